@@ -1,0 +1,58 @@
+//! The command line: `duet [--config PATH] <command>`.
+
+mod check_config;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigErrors};
+
+pub use check_config::check_config;
+
+/// duet — a Discord bot for conversation (OpenAI) and web answers (Perplexity).
+#[derive(Debug, Parser)]
+#[command(name = "duet", version, about)]
+pub struct Cli {
+    /// The INI file to read (default: ./config.ini when it exists).
+    #[arg(long, visible_alias = "conf", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and print the effective values with their sources.
+    CheckConfig,
+}
+
+/// The process environment as a map (configuration reads it, tests inject their own).
+pub fn process_env() -> HashMap<String, String> {
+    std::env::vars().collect()
+}
+
+/// Loads the configuration, printing every problem; `None` means exit 2.
+pub fn load_or_report(cli: &Cli, env: &HashMap<String, String>) -> Result<Config, ExitCode> {
+    match Config::load(cli.config.as_deref(), env) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("{warning}");
+            }
+            Ok(config)
+        }
+        Err(errors) => {
+            report(&errors);
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+pub fn report(errors: &ConfigErrors) {
+    eprintln!("{errors}");
+    for warning in errors.0.iter().filter(|i| !i.is_error()) {
+        eprintln!("{warning}");
+    }
+}

@@ -1,0 +1,8 @@
+//! duet: a Discord chat bot that routes conversation to OpenAI and web
+//! questions to Perplexity. `main.rs` only wires these modules together.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod providers;
+pub mod secret;
