@@ -1,8 +1,11 @@
 //! duet: a Discord chat bot that routes conversation to OpenAI and web
 //! questions to Perplexity. `main.rs` only wires these modules together.
 
+pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod discord;
 pub mod logging;
 pub mod providers;
+pub mod render;
 pub mod secret;

@@ -1,0 +1,1 @@
+//! Conversation memory: durable SQLite storage behind a bounded hot cache.

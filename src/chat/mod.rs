@@ -1,0 +1,8 @@
+//! The frontend-neutral conversation pipeline: routing, memory, limits,
+//! fallbacks. Discord and the terminal frontends call into it.
+
+pub mod memory;
+pub mod router;
+mod types;
+
+pub use types::*;

@@ -1,0 +1,1 @@
+//! Routing: decides which provider answers a message, and why.

@@ -1,0 +1,1 @@
+//! The Discord frontend; the only code that imports serenity and poise.

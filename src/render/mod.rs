@@ -1,0 +1,1 @@
+//! Pure functions that turn answers into Discord messages.

@@ -1,0 +1,1 @@
+//! A fake Discord: REST routes and a WebSocket gateway on 127.0.0.1.
