@@ -1,8 +1,10 @@
 //! The frontend-neutral conversation pipeline: routing, memory, limits,
 //! fallbacks. Discord and the terminal frontends call into it.
 
+mod frontend;
 pub mod memory;
 pub mod router;
 mod types;
 
+pub use frontend::*;
 pub use types::*;

@@ -1,0 +1,83 @@
+//! The boundary between frontends (Discord, terminal) and the pipeline:
+//! what a frontend sends in, what it gets back, and the [`Conversations`]
+//! trait the pipeline implements (so frontends can be tested with a fake).
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::providers::ProviderKind;
+
+/// One message from a user, already stripped of the bot's own mention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// Stable user id (Discord snowflake, or a terminal user name).
+    pub user_id: String,
+    /// Display name, for logs and prompts.
+    pub user_name: String,
+    /// Where the conversation happens (channel, thread or DM channel id).
+    pub channel_id: String,
+    pub text: String,
+    /// Set by `/search` (Perplexity) or `/chat` (OpenAI); beats routing.
+    pub forced: Option<ProviderKind>,
+    /// Admins bypass rate limits and budgets.
+    pub privileged: bool,
+}
+
+/// What the pipeline answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A reply to show, already rendered for Discord (citations, sources, notes).
+    Answer(Answer),
+    /// A short notice for the user: rate limited, busy, provider down, confirmation.
+    Notice(String),
+    /// Say nothing (e.g. a repeat message inside an already-announced rate-limit window).
+    Silent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The full reply, rendered by `render::render_answer`; may exceed 2000
+    /// characters (the frontend splits it).
+    pub rendered: String,
+    pub provider: ProviderKind,
+    pub model: String,
+    /// Why this provider answered, e.g. `time_sensitive("today")`.
+    pub reasons: Vec<String>,
+}
+
+/// `/status`: what the bot runs with and what the caller has left.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusReport {
+    /// hybrid, openai_only or perplexity_only.
+    pub mode: String,
+    pub providers: Vec<ProviderStatus>,
+    /// Messages the caller may still send now without being rate limited.
+    pub rate_limit_remaining: u32,
+    pub rate_limit: u32,
+    pub rate_limit_window_secs: u64,
+    /// Tokens left today when a daily budget is set.
+    pub tokens_left_today: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderStatus {
+    pub provider: ProviderKind,
+    pub model: String,
+    /// The provider's pool statistics (PoolStats as JSON).
+    pub pool: serde_json::Value,
+}
+
+/// The conversation pipeline as frontends see it.
+#[async_trait]
+pub trait Conversations: Send + Sync + 'static {
+    /// Answers one message. When `progress` is given, the rendered partial
+    /// answer is published on it as tokens arrive (the whole text so far, not
+    /// deltas); the final [`Answer::rendered`] is what the last edit must show.
+    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<String>>) -> Outcome;
+    /// Empties the conversation of `user_id` in `channel_id`; returns a confirmation notice.
+    async fn reset(&self, user_id: &str, channel_id: &str) -> Outcome;
+    /// Deletes everything stored about `user_id`; returns a confirmation notice.
+    async fn forget(&self, user_id: &str) -> Outcome;
+    async fn status(&self, user_id: &str) -> StatusReport;
+}
