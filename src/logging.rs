@@ -94,3 +94,25 @@ pub fn init(config: &LoggingConfig, rust_log: Option<&str>) -> io::Result<LogFil
     drop(result);
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_appended_to_the_file_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/duet.log");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "earlier line\n").unwrap();
+        let file = LogFile::open(&path).unwrap();
+        file.make_writer().write_all(b"first\n").unwrap();
+        // logrotate moves the file away; SIGHUP makes duet reopen the path.
+        std::fs::rename(&path, dir.path().join("logs/duet.log.1")).unwrap();
+        file.reopen().unwrap();
+        file.make_writer().write_all(b"second\n").unwrap();
+        let rotated = std::fs::read_to_string(dir.path().join("logs/duet.log.1")).unwrap();
+        assert_eq!(rotated, "earlier line\nfirst\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
+    }
+}
