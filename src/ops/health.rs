@@ -1,0 +1,143 @@
+//! The health server on HEALTH_HOST:HEALTH_PORT: `/health` (full JSON
+//! report, 200 or 503), `/health/live`, `/health/ready` and `/metrics`
+//! (Prometheus text). Requests to it are not counted in the metrics.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::chat::ChatService;
+use crate::metric_names as names;
+
+pub const HEALTH_PATH: &str = "/health";
+pub const LIVE_PATH: &str = "/health/live";
+pub const READY_PATH: &str = "/health/ready";
+pub const METRICS_PATH: &str = "/metrics";
+
+/// What the Discord frontend reports about its gateway connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiscordHealth {
+    pub connected_shards: u32,
+    pub total_shards: u32,
+    pub gateway_latency_ms: Option<u64>,
+    pub guilds: usize,
+}
+
+/// Shared state behind the health routes.
+#[derive(Clone)]
+pub struct HealthState {
+    pub started: Instant,
+    pub service: ChatService,
+    /// `None` when no Discord frontend runs (terminal use, tests).
+    pub discord: Option<Arc<RwLock<DiscordHealth>>>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl HealthState {
+    fn discord(&self) -> Option<DiscordHealth> {
+        let discord = self.discord.as_ref()?;
+        Some(discord.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    fn gateway_connected(&self) -> bool {
+        self.discord().is_none_or(|d| d.connected_shards > 0)
+    }
+
+    fn provider_usable(&self) -> bool {
+        !self.service.providers().available().is_empty()
+    }
+}
+
+/// Installs the global Prometheus recorder with latency buckets in seconds.
+pub fn install_metrics() -> Option<PrometheusHandle> {
+    let buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+    let mut builder = PrometheusBuilder::new();
+    for name in names::HISTOGRAMS {
+        builder = builder
+            .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Full(name.to_string()), &buckets)
+            .expect("non-empty buckets");
+    }
+    match builder.install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            tracing::warn!(%error, "metrics recorder not installed");
+            None
+        }
+    }
+}
+
+pub struct HealthServer;
+
+impl HealthServer {
+    pub fn router(state: HealthState) -> Router {
+        Router::new()
+            .route(HEALTH_PATH, get(health))
+            .route(LIVE_PATH, get(|| async { (StatusCode::OK, "ok") }))
+            .route(READY_PATH, get(ready))
+            .route(METRICS_PATH, get(metrics_text))
+            .with_state(state)
+    }
+
+    /// Binds HEALTH_HOST:HEALTH_PORT and serves until `shutdown` resolves.
+    pub async fn serve(
+        listener: TcpListener,
+        state: HealthState,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, Self::router(state)).with_graceful_shutdown(shutdown).await
+    }
+}
+
+async fn health(State(state): State<HealthState>) -> Response {
+    let config = state.service.config();
+    let providers = state.service.providers();
+    let pools: serde_json::Map<String, serde_json::Value> = providers
+        .available()
+        .into_iter()
+        .filter_map(|kind| providers.get(kind))
+        .map(|client| {
+            let pool = serde_json::to_value(client.stats()).unwrap_or_default();
+            (client.kind().to_string(), json!({ "model": client.model(), "pool": pool }))
+        })
+        .collect();
+    let healthy = state.gateway_connected() && state.provider_usable();
+    let body = json!({
+        "status": if healthy { "ok" } else { "degraded" },
+        "mode": config.mode().map_or("none", |m| m.as_str()),
+        "uptime_secs": state.started.elapsed().as_secs(),
+        "turns_in_flight": state.service.turns_in_flight(),
+        "discord": state.discord(),
+        "providers": pools,
+    });
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn ready(State(state): State<HealthState>) -> Response {
+    if state.gateway_connected() && state.provider_usable() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<HealthState>) -> Response {
+    let Some(handle) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are not enabled").into_response();
+    };
+    handle.run_upkeep();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        handle.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,12 @@
+//! Operations: the health and metrics server, live reload of the INI file,
+//! and signal handling for graceful shutdown.
+
+mod health;
+mod reload;
+mod signals;
+
+pub use health::{
+    DiscordHealth, HEALTH_PATH, HealthServer, HealthState, LIVE_PATH, METRICS_PATH, READY_PATH, install_metrics,
+};
+pub use reload::{RESTART_ONLY_KEYS, Reloader};
+pub use signals::{Signal, signals};
