@@ -3,6 +3,7 @@
 
 mod frontend;
 pub mod memory;
+pub mod prompt;
 pub mod router;
 mod types;
 
