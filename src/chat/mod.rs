@@ -5,6 +5,7 @@ pub mod fallback;
 mod frontend;
 pub mod limits;
 pub mod memory;
+pub mod prompt;
 pub mod router;
 mod types;
 

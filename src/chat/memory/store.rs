@@ -1,0 +1,218 @@
+//! [`Memory`], the one handle the pipeline and the frontends hold, whatever
+//! `[Memory] MEMORY_BACKEND` says, and [`MemoryError`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ram::RamStore;
+use super::worker::SqliteStore;
+use crate::chat::{ConversationKey, Turn};
+use crate::config::{MemoryBackend, MemoryConfig};
+
+/// Token counts are kept this many days at least when pruning, so a budget
+/// day that straddles a time zone is never cut short.
+const MIN_USAGE_DAYS: i64 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error("the memory database failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot prepare the memory database at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("[Memory] DATABASE_PATH is empty")]
+    NoPath,
+    #[error("the memory database has schema version {found}; this duet knows version {supported}")]
+    UnknownSchema { found: i64, supported: i64 },
+    #[error("the memory database holds a row this duet cannot read: {0}")]
+    Corrupt(String),
+    #[error("a turn is too large to keep in memory")]
+    TooLarge,
+    #[error("{0:?} is not a day (expected YYYY-MM-DD)")]
+    InvalidDay(String),
+    #[error("cannot write the export: {0}")]
+    Export(#[source] serde_json::Error),
+    #[error("the memory database worker stopped")]
+    WorkerGone,
+}
+
+impl MemoryError {
+    /// A stable one-word kind, for logs and metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MemoryError::Sqlite(_) => "sqlite",
+            MemoryError::Io { .. } | MemoryError::NoPath => "io",
+            MemoryError::UnknownSchema { .. } => "schema",
+            MemoryError::Corrupt(_) => "corrupt",
+            MemoryError::TooLarge => "too_large",
+            MemoryError::InvalidDay(_) => "invalid_day",
+            MemoryError::Export(_) => "export",
+            MemoryError::WorkerGone => "worker_gone",
+        }
+    }
+}
+
+/// Per-conversation history and per-user daily token counts. Cheap to clone
+/// (an `Arc` inside); every clone sees the same store.
+///
+/// A conversation keeps `max_history_messages / 2` whole turns (a turn is a
+/// question and its answer), so an odd limit rounds down and no answer is
+/// ever kept without its question.
+#[derive(Clone, Debug)]
+pub struct Memory {
+    backend: Arc<Backend>,
+}
+
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per store, already behind an Arc"
+)]
+enum Backend {
+    Ram(RamStore),
+    Sqlite(SqliteStore),
+}
+
+impl Memory {
+    /// sqlite: creates the database directory (0700) and file (0600), turns on
+    /// WAL and migrates the schema, then starts the worker thread; memory:
+    /// in-process only. Blocking: call it at start, before serving.
+    pub fn open(config: &MemoryConfig, max_history_messages: usize) -> Result<Memory, MemoryError> {
+        let max_turns = max_history_messages / 2;
+        let backend = match config.backend {
+            MemoryBackend::Memory => Backend::Ram(RamStore::new(max_turns)),
+            MemoryBackend::Sqlite => Backend::Sqlite(SqliteStore::open(
+                &config.database_path,
+                config.cache_conversations,
+                max_turns,
+            )?),
+        };
+        Ok(Memory {
+            backend: Arc::new(backend),
+        })
+    }
+
+    /// The conversation's turns, oldest first (empty for an unknown key).
+    /// Hot conversations come from RAM without touching SQLite.
+    pub async fn load(&self, key: &ConversationKey) -> Result<Arc<[Turn]>, MemoryError> {
+        let turns = match &*self.backend {
+            Backend::Ram(ram) => ram.load(key),
+            Backend::Sqlite(db) => db.load(key).await?,
+        };
+        Ok(turns.into())
+    }
+
+    /// Stores one successful turn atomically and trims the conversation to
+    /// `max_history_messages` (2 per turn, oldest turns first).
+    pub async fn append(&self, key: &ConversationKey, turn: Turn) -> Result<(), MemoryError> {
+        match &*self.backend {
+            Backend::Ram(ram) => ram.append(key, turn),
+            Backend::Sqlite(db) => db.append(key, turn).await,
+        }
+    }
+
+    /// Empties one conversation; returns the turns removed.
+    pub async fn reset(&self, key: &ConversationKey) -> Result<usize, MemoryError> {
+        match &*self.backend {
+            Backend::Ram(ram) => Ok(ram.reset(key)),
+            Backend::Sqlite(db) => db.reset(key).await,
+        }
+    }
+
+    /// Privacy: removes every stored row about the user (their turns in every
+    /// conversation, shared ones included, and their token counts). Returns
+    /// the turns removed.
+    pub async fn forget_user(&self, user_id: &str) -> Result<usize, MemoryError> {
+        match &*self.backend {
+            Backend::Ram(ram) => Ok(ram.forget_user(user_id)),
+            Backend::Sqlite(db) => db.forget_user(user_id).await,
+        }
+    }
+
+    /// All of a user's turns (every conversation) and token counts as pretty
+    /// JSON; the format is documented in `memory/export.rs`.
+    pub async fn export_user(&self, user_id: &str) -> Result<String, MemoryError> {
+        match &*self.backend {
+            Backend::Ram(ram) => ram.export_user(user_id),
+            Backend::Sqlite(db) => db.export_user(user_id).await,
+        }
+    }
+
+    /// Deletes conversations whose newest turn is more than `ttl` before
+    /// `now_unix`, and token counts older than `ttl` (at least two days);
+    /// returns how many conversations went.
+    pub async fn prune_idle(&self, ttl: Duration, now_unix: i64) -> Result<usize, MemoryError> {
+        let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let cutoff = now_unix.saturating_sub(ttl_secs);
+        let usage_secs = ttl_secs.max(MIN_USAGE_DAYS * 86_400);
+        let oldest_day = utc_day(now_unix.saturating_sub(usage_secs));
+        match &*self.backend {
+            Backend::Ram(ram) => Ok(ram.prune(cutoff, oldest_day.as_deref())),
+            Backend::Sqlite(db) => db.prune(cutoff, oldest_day).await,
+        }
+    }
+
+    /// Adds to the user's token count for `day` (UTC, "YYYY-MM-DD"); returns the new total.
+    pub async fn add_tokens(
+        &self,
+        user_id: &str,
+        day: &str,
+        tokens: u64,
+    ) -> Result<u64, MemoryError> {
+        check_day(day)?;
+        match &*self.backend {
+            Backend::Ram(ram) => Ok(ram.add_tokens(user_id, day, tokens)),
+            Backend::Sqlite(db) => db.add_tokens(user_id, day, tokens).await,
+        }
+    }
+
+    /// The user's token count for `day` (0 when none).
+    pub async fn tokens_used(&self, user_id: &str, day: &str) -> Result<u64, MemoryError> {
+        check_day(day)?;
+        match &*self.backend {
+            Backend::Ram(ram) => Ok(ram.tokens_used(user_id, day)),
+            Backend::Sqlite(db) => db.tokens_used(user_id, day).await,
+        }
+    }
+
+    /// Conversations held in RAM: the hot cache for sqlite, every one for memory.
+    pub fn cached_conversations(&self) -> usize {
+        match &*self.backend {
+            Backend::Ram(ram) => ram.conversation_count(),
+            Backend::Sqlite(db) => db.cached_conversations(),
+        }
+    }
+
+    /// Stored conversations with at least one turn.
+    pub async fn conversation_count(&self) -> Result<u64, MemoryError> {
+        match &*self.backend {
+            Backend::Ram(ram) => Ok(ram.conversation_count() as u64),
+            Backend::Sqlite(db) => db.conversation_count().await,
+        }
+    }
+
+    /// Waits until every accepted write is on disk (call it at shutdown).
+    pub async fn flush(&self) -> Result<(), MemoryError> {
+        match &*self.backend {
+            Backend::Ram(_) => Ok(()),
+            Backend::Sqlite(db) => db.flush().await,
+        }
+    }
+}
+
+fn check_day(day: &str) -> Result<(), MemoryError> {
+    let well_formed = day.len() == 10 && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok();
+    if well_formed {
+        Ok(())
+    } else {
+        Err(MemoryError::InvalidDay(day.to_owned()))
+    }
+}
+
+fn utc_day(unix: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(unix, 0).map(|t| t.format("%Y-%m-%d").to_string())
+}
