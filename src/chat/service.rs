@@ -147,6 +147,11 @@ impl ChatService {
         metrics::gauge!(names::MEMORY_CACHE_CONVERSATIONS).set(self.inner.memory.cached_conversations() as f64);
     }
 
+    /// Messages waiting behind the turn in progress in this conversation.
+    pub fn queued(&self, key: &ConversationKey) -> usize {
+        self.inner.queues.get(key).map_or(0, |queue| queue.waiting.load(Ordering::SeqCst))
+    }
+
     fn queue(&self, key: &ConversationKey) -> Arc<ConversationQueue> {
         self.inner.queues.entry(key.clone()).or_default().clone()
     }
