@@ -1,6 +1,7 @@
 //! The command line: `duet [--config PATH] <command>`.
 
 mod check_config;
+mod route;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigErrors};
 
 pub use check_config::check_config;
+pub use route::{NO_PROVIDER_NOTE, RouteArgs, route};
 
 /// duet — a Discord bot for conversation (OpenAI) and web answers (Perplexity).
 #[derive(Debug, Parser)]
@@ -27,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration and print the effective values with their sources.
     CheckConfig,
+    /// Show which provider would answer a message, and why.
+    Route(RouteArgs),
 }
 
 /// The process environment as a map (configuration reads it, tests inject their own).

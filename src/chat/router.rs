@@ -1,1 +1,0 @@
-//! Routing: decides which provider answers a message, and why.

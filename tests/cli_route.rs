@@ -1,0 +1,127 @@
+//! `duet route` run as a process: the line format, `--json`, and how the
+//! configuration (keys, MODE) changes the decision.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use tempfile::NamedTempFile;
+
+const BOTH_KEYS: &str = "[Default]\nOPENAI_API_KEY=sk-test\nPERPLEXITY_API_KEY=pplx-test\n";
+
+fn config_file(text: &str) -> NamedTempFile {
+    let mut file = NamedTempFile::new().expect("temp file");
+    file.write_all(text.as_bytes()).expect("write config");
+    file
+}
+
+/// Runs `duet --config <file> route <args>` with an empty environment, so no
+/// variable of the developer's shell overrides the file.
+fn duet_route(config: &str, args: &[&str]) -> Output {
+    let file = config_file(config);
+    Command::new(env!("CARGO_BIN_EXE_duet"))
+        .env_clear()
+        .arg("--config")
+        .arg(file.path())
+        .arg("route")
+        .args(args)
+        .output()
+        .expect("duet runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
+}
+
+#[test]
+fn prints_the_provider_and_the_reasons_on_one_line() {
+    let output = duet_route(BOTH_KEYS, &["what's the weather today?"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "perplexity  reasons: time_sensitive(\"today\"), live_topic(\"weather\")\n"
+    );
+    assert_eq!(stderr(&output), "", "no note when providers are configured");
+}
+
+#[test]
+fn several_words_are_routed_as_one_message() {
+    let output = duet_route(BOTH_KEYS, &["explain", "borrow", "checking"]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "openai  reasons: default_conversation\n");
+}
+
+#[test]
+fn json_output_has_provider_reasons_and_the_question_without_prefix() {
+    let output = duet_route(BOTH_KEYS, &["--json", "search: who is Sam Altman"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    assert_eq!(
+        value,
+        json!({
+            "provider": "perplexity",
+            "reasons": [{"rule": "explicit", "detail": "search:"}],
+            "question": "who is Sam Altman",
+        })
+    );
+}
+
+#[test]
+fn without_keys_the_smart_decision_is_shown_with_a_note() {
+    let output = duet_route("", &["--json", "Who is Sam Altman?"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    assert_eq!(value["provider"], "perplexity");
+    assert_eq!(
+        value["reasons"],
+        json!([{"rule": "entity", "detail": "Sam Altman"}])
+    );
+    assert!(
+        stderr(&output).contains(duet::cli::NO_PROVIDER_NOTE),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_single_configured_provider_answers_everything() {
+    let output = duet_route("[Default]\nOPENAI_API_KEY=sk-test\n", &["latest news"]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "openai  reasons: only_provider(openai)\n");
+}
+
+#[test]
+fn routing_mode_forces_a_provider() {
+    let config = format!("{BOTH_KEYS}[Routing]\nMODE=perplexity\n");
+    let output = duet_route(&config, &["write a poem"]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "perplexity  reasons: forced(perplexity)\n");
+}
+
+#[test]
+fn configured_chat_keywords_are_honoured() {
+    let config = format!("{BOTH_KEYS}[Routing]\nCHAT_KEYWORDS=Lore, campaign\n");
+    let output = duet_route(&config, &["the lore behind today's episode"]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "openai  reasons: chat_keyword(\"lore\")\n");
+}
+
+#[test]
+fn an_invalid_configuration_exits_2_and_says_why() {
+    let config = format!("{BOTH_KEYS}[Routing]\nMODE=sometimes\n");
+    let output = duet_route(&config, &["hi"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert!(stderr(&output).contains("MODE"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_message_is_required() {
+    let output = duet_route(BOTH_KEYS, &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("<TEXT>"), "{}", stderr(&output));
+}
