@@ -20,7 +20,10 @@ struct Bot {
 async fn bot(mock: &MockLlm, extra: &[(&str, &str)]) -> Bot {
     let dir = tempfile::tempdir().unwrap();
     let mut env = mock.config_env();
-    env.insert("DATABASE_PATH".into(), dir.path().join("duet.db").display().to_string());
+    env.insert(
+        "DATABASE_PATH".into(),
+        dir.path().join("duet.db").display().to_string(),
+    );
     env.insert("OPENAI_MAX_RETRIES".into(), "0".into());
     env.insert("PERPLEXITY_MAX_RETRIES".into(), "0".into());
     for (key, value) in extra {
@@ -61,9 +64,17 @@ fn answer(outcome: Outcome) -> duet::chat::Answer {
 async fn conversation_goes_to_openai_and_the_turn_is_stored() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
-    let reply = answer(bot.service.handle(message("ann", "hello, how are you?"), None).await);
+    let reply = answer(
+        bot.service
+            .handle(message("ann", "hello, how are you?"), None)
+            .await,
+    );
     assert_eq!(reply.provider, ProviderKind::OpenAi);
-    assert!(reply.rendered.contains("You said: hello, how are you?"), "{}", reply.rendered);
+    assert!(
+        reply.rendered.contains("You said: hello, how are you?"),
+        "{}",
+        reply.rendered
+    );
     let stored = bot.service.memory().load(&key("ann")).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].provider, ProviderKind::OpenAi);
@@ -73,7 +84,11 @@ async fn conversation_goes_to_openai_and_the_turn_is_stored() {
 async fn a_web_question_goes_to_perplexity_and_shows_its_sources() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
-    let reply = answer(bot.service.handle(message("ann", "what's the weather in Paris today?"), None).await);
+    let reply = answer(
+        bot.service
+            .handle(message("ann", "what's the weather in Paris today?"), None)
+            .await,
+    );
     assert_eq!(reply.provider, ProviderKind::Perplexity);
     assert!(reply.rendered.contains(ALPHA_URL), "{}", reply.rendered);
     assert!(!reply.reasons.is_empty());
@@ -83,12 +98,28 @@ async fn a_web_question_goes_to_perplexity_and_shows_its_sources() {
 async fn the_provider_sees_the_earlier_turns_of_the_conversation() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
-    answer(bot.service.handle(message("ann", "my name is Ann"), None).await);
-    answer(bot.service.handle(message("ann", "what is my name?"), None).await);
+    answer(
+        bot.service
+            .handle(message("ann", "my name is Ann"), None)
+            .await,
+    );
+    answer(
+        bot.service
+            .handle(message("ann", "what is my name?"), None)
+            .await,
+    );
     let second = &mock.requests_on(Route::OpenAiChat)[1].body;
-    let contents: Vec<&str> = second["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    let contents: Vec<&str> = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
     assert!(contents.contains(&"my name is Ann"), "{contents:?}");
-    assert!(contents.contains(&"You said: my name is Ann"), "{contents:?}");
+    assert!(
+        contents.contains(&"You said: my name is Ann"),
+        "{contents:?}"
+    );
     assert_eq!(contents.last(), Some(&"what is my name?"));
 }
 
@@ -96,10 +127,23 @@ async fn the_provider_sees_the_earlier_turns_of_the_conversation() {
 async fn perplexity_sees_the_conversation_as_alternating_history() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
-    answer(bot.service.handle(message("ann", "search: rust 1.90 release notes"), None).await);
-    answer(bot.service.handle(message("ann", "search: and the one before?"), None).await);
+    answer(
+        bot.service
+            .handle(message("ann", "search: rust 1.90 release notes"), None)
+            .await,
+    );
+    answer(
+        bot.service
+            .handle(message("ann", "search: and the one before?"), None)
+            .await,
+    );
     let body = &mock.requests_on(Route::Agent)[1].body;
-    let roles: Vec<&str> = body["input"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, ["user", "assistant", "user"], "{body}");
 }
 
@@ -108,9 +152,19 @@ async fn perplexity_failing_falls_back_to_openai_with_a_note() {
     let mock = MockLlm::start().await;
     mock.set_fault(Route::Agent, Some(Fault::Status(500)));
     let bot = bot(&mock, &[]).await;
-    let reply = answer(bot.service.handle(message("ann", "search: latest rust news"), None).await);
+    let reply = answer(
+        bot.service
+            .handle(message("ann", "search: latest rust news"), None)
+            .await,
+    );
     assert_eq!(reply.provider, ProviderKind::OpenAi);
-    assert!(reply.rendered.ends_with(messages::WEB_SEARCH_UNAVAILABLE_NOTE), "{}", reply.rendered);
+    assert!(
+        reply
+            .rendered
+            .ends_with(messages::WEB_SEARCH_UNAVAILABLE_NOTE),
+        "{}",
+        reply.rendered
+    );
 }
 
 #[tokio::test]
@@ -118,7 +172,11 @@ async fn openai_failing_falls_back_to_perplexity() {
     let mock = MockLlm::start().await;
     mock.set_fault(Route::OpenAiChat, Some(Fault::Status(503)));
     let bot = bot(&mock, &[]).await;
-    let reply = answer(bot.service.handle(message("ann", "write me a haiku"), None).await);
+    let reply = answer(
+        bot.service
+            .handle(message("ann", "write me a haiku"), None)
+            .await,
+    );
     assert_eq!(reply.provider, ProviderKind::Perplexity);
 }
 
@@ -128,20 +186,44 @@ async fn both_failing_gives_a_clear_message_and_stores_nothing() {
     mock.set_fault(Route::OpenAiChat, Some(Fault::Status(503)));
     mock.set_fault(Route::Agent, Some(Fault::MalformedJson));
     let bot = bot(&mock, &[]).await;
-    let outcome = bot.service.handle(message("ann", "write me a haiku"), None).await;
+    let outcome = bot
+        .service
+        .handle(message("ann", "write me a haiku"), None)
+        .await;
     assert_eq!(outcome, Outcome::Notice(messages::BOTH_DOWN.to_string()));
-    assert!(bot.service.memory().load(&key("ann")).await.unwrap().is_empty());
+    assert!(
+        bot.service
+            .memory()
+            .load(&key("ann"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_single_provider_failure_gives_the_message_for_its_kind() {
     let mock = MockLlm::start().await;
     mock.set_fault(Route::OpenAiChat, Some(Fault::InsufficientQuota));
-    let bot = bot(&mock, &[("PERPLEXITY_API_KEY", ""), ("PERPLEXITY_API_URL", "https://api.perplexity.ai")]).await;
+    let bot = bot(
+        &mock,
+        &[
+            ("PERPLEXITY_API_KEY", ""),
+            ("PERPLEXITY_API_URL", "https://api.perplexity.ai"),
+        ],
+    )
+    .await;
     let outcome = bot.service.handle(message("ann", "hi"), None).await;
     let expected = messages::provider_failed(duet::providers::ErrorKind::QuotaExhausted);
     assert_eq!(outcome, Outcome::Notice(expected.to_string()));
-    assert!(bot.service.memory().load(&key("ann")).await.unwrap().is_empty());
+    assert!(
+        bot.service
+            .memory()
+            .load(&key("ann"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -149,7 +231,14 @@ async fn an_openai_answer_that_cannot_browse_is_re_asked_of_perplexity_once() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
     // The mock's OpenAI answer echoes the question, so this one reads as a disclaimer.
-    let reply = answer(bot.service.handle(message("ann", "chat: I can't browse the internet, right?"), None).await);
+    let reply = answer(
+        bot.service
+            .handle(
+                message("ann", "chat: I can't browse the internet, right?"),
+                None,
+            )
+            .await,
+    );
     assert_eq!(reply.provider, ProviderKind::Perplexity);
     assert_eq!(mock.requests_on(Route::OpenAiChat).len(), 1);
     assert_eq!(mock.requests_on(Route::Agent).len(), 1);
@@ -161,7 +250,10 @@ async fn a_forced_search_goes_to_perplexity_whatever_the_text() {
     let bot = bot(&mock, &[]).await;
     let mut incoming = message("ann", "write me a poem");
     incoming.forced = Some(ProviderKind::Perplexity);
-    assert_eq!(answer(bot.service.handle(incoming, None).await).provider, ProviderKind::Perplexity);
+    assert_eq!(
+        answer(bot.service.handle(incoming, None).await).provider,
+        ProviderKind::Perplexity
+    );
 }
 
 #[tokio::test]
@@ -173,10 +265,20 @@ async fn a_rate_limited_user_is_told_once_per_window() {
     let Outcome::Notice(notice) = bot.service.handle(message("ann", "three"), None).await else {
         panic!("the third message is limited");
     };
-    assert!(notice.starts_with("⏱️ You're sending messages quickly — try again in "), "{notice}");
-    assert_eq!(bot.service.handle(message("ann", "four"), None).await, Outcome::Silent);
+    assert!(
+        notice.starts_with("⏱️ You're sending messages quickly — try again in "),
+        "{notice}"
+    );
+    assert_eq!(
+        bot.service.handle(message("ann", "four"), None).await,
+        Outcome::Silent
+    );
     answer(bot.service.handle(message("bob", "hi"), None).await);
-    assert_eq!(mock.requests().len(), 3, "limited messages never reach a provider");
+    assert_eq!(
+        mock.requests().len(),
+        3,
+        "limited messages never reach a provider"
+    );
     let status = bot.service.status("ann").await;
     assert_eq!((status.rate_limit_remaining, status.rate_limit), (0, 2));
 }
@@ -213,9 +315,21 @@ async fn messages_in_one_conversation_are_answered_in_order_and_the_queue_is_bou
     for task in [first, second, third] {
         answer(task.await.unwrap());
     }
-    let questions: Vec<String> = bot.service.memory().load(&key("ann")).await.unwrap().iter().map(|t| t.question.clone()).collect();
+    let questions: Vec<String> = bot
+        .service
+        .memory()
+        .load(&key("ann"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.question.clone())
+        .collect();
     assert_eq!(questions, ["first", "second", "third"]);
-    assert_eq!(mock.peak_in_flight(), 1, "one turn at a time per conversation");
+    assert_eq!(
+        mock.peak_in_flight(),
+        1,
+        "one turn at a time per conversation"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,11 +362,35 @@ async fn reset_and_forget_empty_the_memory() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
     answer(bot.service.handle(message("ann", "hello"), None).await);
-    assert_eq!(bot.service.reset("ann", "general").await, Outcome::Notice(messages::RESET_DONE.to_string()));
-    assert!(bot.service.memory().load(&key("ann")).await.unwrap().is_empty());
-    answer(bot.service.handle(message("ann", "hello again"), None).await);
-    assert_eq!(bot.service.forget("ann").await, Outcome::Notice(messages::FORGET_DONE.to_string()));
-    assert!(bot.service.memory().export_user("ann").await.unwrap().contains("\"conversations\": []"));
+    assert_eq!(
+        bot.service.reset("ann", "general").await,
+        Outcome::Notice(messages::RESET_DONE.to_string())
+    );
+    assert!(
+        bot.service
+            .memory()
+            .load(&key("ann"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    answer(
+        bot.service
+            .handle(message("ann", "hello again"), None)
+            .await,
+    );
+    assert_eq!(
+        bot.service.forget("ann").await,
+        Outcome::Notice(messages::FORGET_DONE.to_string())
+    );
+    assert!(
+        bot.service
+            .memory()
+            .export_user("ann")
+            .await
+            .unwrap()
+            .contains("\"conversations\": []")
+    );
 }
 
 #[tokio::test]
@@ -260,7 +398,11 @@ async fn streaming_publishes_progress_and_ends_with_the_full_answer() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
     let (progress, mut watched) = tokio::sync::watch::channel(String::new());
-    let reply = answer(bot.service.handle(message("ann", "tell me a story"), Some(progress)).await);
+    let reply = answer(
+        bot.service
+            .handle(message("ann", "tell me a story"), Some(progress))
+            .await,
+    );
     assert!(watched.has_changed().unwrap());
     assert_eq!(*watched.borrow_and_update(), reply.rendered);
 }
@@ -277,6 +419,12 @@ async fn shutdown_drain_refuses_new_messages_and_waits_for_turns_in_flight() {
     assert!(drained, "the turn finished within the grace period");
     answer(in_flight.await.unwrap());
     let refused = bot.service.handle(message("bob", "hi"), None).await;
-    assert_eq!(refused, Outcome::Notice(messages::SHUTTING_DOWN.to_string()));
-    assert_eq!(bot.service.memory().load(&key("ann")).await.unwrap().len(), 1);
+    assert_eq!(
+        refused,
+        Outcome::Notice(messages::SHUTTING_DOWN.to_string())
+    );
+    assert_eq!(
+        bot.service.memory().load(&key("ann")).await.unwrap().len(),
+        1
+    );
 }

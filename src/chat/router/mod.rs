@@ -284,6 +284,22 @@ pub fn route(text: &str, history: &[Turn], config: &RouterConfig) -> Route {
     }
 }
 
+/// Routing for a slash command that names its provider (`/search`, `/chat`):
+/// the command beats the content rules, but not MODE or a missing provider.
+pub fn forced(provider: ProviderKind, text: &str, config: &RouterConfig) -> Route {
+    let command = match provider {
+        ProviderKind::Perplexity => "/search",
+        ProviderKind::OpenAi => "/chat",
+    };
+    let (provider, reasons) = policy(Some(provider), config)
+        .unwrap_or_else(|| (provider, vec![Reason::Explicit(command.to_string())]));
+    Route {
+        provider,
+        reasons,
+        question: text.trim().to_string(),
+    }
+}
+
 type Decision = (ProviderKind, Vec<Reason>);
 
 /// Decisions that do not depend on the message: one usable provider, or MODE.

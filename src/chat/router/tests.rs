@@ -343,3 +343,22 @@ proptest::proptest! {
         proptest::prop_assert!(text.contains(&decision.question));
     }
 }
+
+#[test]
+fn a_slash_command_beats_the_content_rules_but_not_a_missing_provider() {
+    let hybrid = RouterConfig::new(Mode::Hybrid, 2026);
+    let route = forced(ProviderKind::Perplexity, "  write me a poem ", &hybrid);
+    assert_eq!(route.provider, ProviderKind::Perplexity);
+    assert_eq!(route.reasons, vec![Reason::Explicit("/search".into())]);
+    assert_eq!(route.question, "write me a poem");
+    let openai_only = RouterConfig::new(Mode::OpenAiOnly, 2026);
+    let route = forced(ProviderKind::Perplexity, "news?", &openai_only);
+    assert_eq!(route.provider, ProviderKind::OpenAi);
+    assert_eq!(
+        route.reasons,
+        vec![
+            Reason::Unavailable(ProviderKind::Perplexity),
+            Reason::OnlyProvider(ProviderKind::OpenAi)
+        ]
+    );
+}
