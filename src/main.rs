@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let env = cli::process_env();
     match cli.command {
         Some(Command::CheckConfig) => cli::check_config(&cli, &env),
+        Some(Command::Ask(ref args)) => cli::ask(&cli, args, &env),
         None => {
             eprintln!(
                 "duet: the Discord bot (`duet run`) is not built yet; try `duet check-config`"

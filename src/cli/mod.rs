@@ -1,5 +1,6 @@
 //! The command line: `duet [--config PATH] <command>`.
 
+mod ask;
 mod check_config;
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigErrors};
 
+pub use ask::{AskArgs, ask, format_sources};
 pub use check_config::check_config;
 
 /// duet — a Discord bot for conversation (OpenAI) and web answers (Perplexity).
@@ -27,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration and print the effective values with their sources.
     CheckConfig,
+    /// Ask one question through a provider and print the answer with its sources.
+    Ask(AskArgs),
 }
 
 /// The process environment as a map (configuration reads it, tests inject their own).
