@@ -131,6 +131,30 @@ async fn a_429_on_one_provider_does_not_slow_the_other() {
 }
 
 #[tokio::test]
+async fn a_random_share_of_429s_is_absorbed_by_pauses_and_retries() {
+    let mock = MockLlm::start().await;
+    mock.set_429_share(0.3, RetryAfter::Millis(20));
+    let providers = providers(&mock, &[("OPENAI_MAX_RETRIES", "10")]);
+    let openai = client(&providers, ProviderKind::OpenAi);
+    for i in 0..30 {
+        let question = format!("q{i}");
+        let answer = openai
+            .complete(&ask(&question))
+            .await
+            .expect("retries absorb 429s");
+        assert!(answer.text.ends_with(&question));
+    }
+    let limited = mock
+        .requests()
+        .iter()
+        .filter(|r| r.status == Some(429))
+        .count() as u64;
+    assert_eq!(mock.requests().len() as u64, 30 + limited);
+    assert_eq!(openai.stats().retries, limited);
+    assert_eq!(openai.stats().rate_limited_recent, limited);
+}
+
+#[tokio::test]
 async fn insufficient_quota_fails_at_once_without_retry() {
     let mock = MockLlm::start().await;
     mock.push_fault(Route::OpenAiChat, Fault::InsufficientQuota);

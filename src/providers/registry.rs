@@ -116,8 +116,9 @@ impl ProviderClient {
         deltas: UnboundedSender<String>,
     ) -> Result<Completion, ProviderError> {
         let Inner { api, pool, .. } = &*self.inner;
+        // Send-path failures are counted there; only what follows is recorded here.
+        let mut open = pool.open_stream(&api.call(request, true)).await?;
         let result = async {
-            let mut open = pool.open_stream(&api.call(request, true)).await?;
             let redactor = &pool.redactor;
             match api {
                 Api::OpenAi(api) => {

@@ -259,3 +259,24 @@ pub(super) fn request_id(headers: &HeaderMap) -> Option<&str> {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: Vec<u8>) -> reqwest::Response {
+        reqwest::Response::from(http::Response::new(body))
+    }
+
+    #[tokio::test]
+    async fn bodies_up_to_the_cap_are_read_whole() {
+        let body = read_capped(response(vec![b'a'; MAX_BODY_BYTES])).await;
+        assert!(matches!(body, Ok(bytes) if bytes.len() == MAX_BODY_BYTES));
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_cap_is_refused() {
+        let body = read_capped(response(vec![b'a'; MAX_BODY_BYTES + 1])).await;
+        assert!(matches!(body, Err(BodyError::TooLarge)));
+    }
+}
