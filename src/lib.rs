@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod discord;
 pub mod logging;
+pub mod metric_names;
+pub mod ops;
 pub mod providers;
 pub mod render;
 pub mod secret;

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let env = cli::process_env();
     match &cli.command {
         Some(Command::CheckConfig) => cli::check_config(&cli, &env),
+        Some(Command::Ask(args)) => cli::ask(&cli, args, &env),
         Some(Command::Route(args)) => cli::route(&cli, args, &env),
         None => {
             eprintln!(

@@ -5,9 +5,13 @@ pub mod fallback;
 mod frontend;
 pub mod limits;
 pub mod memory;
+pub mod messages;
 pub mod prompt;
 pub mod router;
+mod service;
+mod turn;
 mod types;
 
 pub use frontend::*;
+pub use service::ChatService;
 pub use types::*;

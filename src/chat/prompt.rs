@@ -134,12 +134,29 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     index
 }
 
+/// SYSTEM_MESSAGE with `{date}` and `{time}` filled in (UTC).
+pub fn system_message(template: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    template
+        .replace("{date}", &now.format("%A, %-d %B %Y").to_string())
+        .replace("{time}", &now.format("%H:%M UTC").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::providers::ProviderKind;
+    use chrono::TimeZone;
+
+    #[test]
+    fn placeholders_are_filled_and_other_text_is_kept() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 20, 5, 0).unwrap();
+        assert_eq!(
+            system_message("Today is {date}, {time}. 100% {unknown}", now),
+            "Today is Sunday, 22 November 2026, 20:05 UTC. 100% {unknown}"
+        );
+    }
 
     const SYSTEM: &str = "You are duet, a concise assistant.";
 

@@ -17,7 +17,7 @@ use tracing::{Instrument, field, info, info_span, warn};
 
 use super::limits::{Admission, UserLimiter};
 use super::memory::Memory;
-use super::router::{self, RouterConfig};
+use super::router::RouterConfig;
 use super::turn::{TurnError, TurnRunner};
 use super::{ConversationKey, Conversations, Incoming, Outcome, ProviderStatus, StatusReport, messages};
 use crate::config::Config;
@@ -145,6 +145,9 @@ impl ChatService {
             }
         }
         metrics::gauge!(names::MEMORY_CACHE_CONVERSATIONS).set(self.inner.memory.cached_conversations() as f64);
+        if let Ok(stored) = self.inner.memory.conversation_count().await {
+            metrics::gauge!(names::CONVERSATIONS_STORED).set(stored as f64);
+        }
     }
 
     /// Messages waiting behind the turn in progress in this conversation.
@@ -281,6 +284,7 @@ impl Conversations for ChatService {
         let turn = self.handle_admitted(runtime, message, progress);
         let outcome = self.inner.in_flight.track_future(turn).instrument(span.clone()).await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
+        metrics::histogram!(names::TURN_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
         outcome
     }
 

@@ -10,7 +10,7 @@ use tracing::{Span, info, warn};
 
 use super::fallback::says_it_cannot_browse;
 use super::memory::{Memory, MemoryError};
-use super::prompt::{build_prompt, count_tokens};
+use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Route};
 use super::service::{Runtime, today};
 use super::{Answer, ConversationKey, Incoming, Turn, messages};
@@ -69,7 +69,7 @@ impl TurnRunner<'_> {
         metrics::counter!(names::ROUTE_DECISIONS, "provider" => route.provider.as_str()).increment(1);
 
         let config = &self.runtime.config;
-        let system = fill_placeholders(&config.prompt.system_message, chrono::Utc::now());
+        let system = system_message(&config.prompt.system_message, chrono::Utc::now());
         let prompt = build_prompt(&system, &history, &route.question, config.prompt.prompt_budget());
         let request = CompletionRequest {
             messages: prompt,
@@ -200,13 +200,6 @@ fn estimate_tokens(request: &CompletionRequest, completion: &Completion) -> u64 
     (prompt + count_tokens(&completion.text)) as u64
 }
 
-/// Fills `{date}` and `{time}` in the system message.
-pub(super) fn fill_placeholders(template: &str, now: chrono::DateTime<chrono::Utc>) -> String {
-    template
-        .replace("{date}", &now.format("%A, %-d %B %Y").to_string())
-        .replace("{time}", &now.format("%H:%M UTC").to_string())
-}
-
 /// A stable, non-reversible id for the provider's abuse detection.
 fn user_hash(user_id: &str) -> String {
     use std::hash::{Hash, Hasher};
@@ -218,16 +211,6 @@ fn user_hash(user_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn placeholders_are_filled_and_other_text_is_kept() {
-        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 20, 5, 0).unwrap();
-        assert_eq!(
-            fill_placeholders("Today is {date}, {time}. 100% {unknown}", now),
-            "Today is Sunday, 22 November 2026, 20:05 UTC. 100% {unknown}"
-        );
-    }
 
     #[test]
     fn user_hashes_are_stable_and_distinct() {

@@ -1,5 +1,6 @@
 //! The command line: `duet [--config PATH] <command>`.
 
+mod ask;
 mod check_config;
 mod route;
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigErrors};
 
+pub use ask::{AskArgs, ask, format_sources};
 pub use check_config::check_config;
 pub use route::{NO_PROVIDER_NOTE, RouteArgs, route};
 
@@ -29,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration and print the effective values with their sources.
     CheckConfig,
+    /// Ask one question through a provider and print the answer with its sources.
+    Ask(AskArgs),
     /// Show which provider would answer a message, and why.
     Route(RouteArgs),
 }

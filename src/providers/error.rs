@@ -1,0 +1,349 @@
+//! Why a provider call failed: one [`ProviderError`] enum with the detail an
+//! operator needs in the log (provider, status, the provider's message), and
+//! a Copy [`ErrorKind`] that user-facing texts and metrics are built from.
+//!
+//! Messages taken from response bodies pass through [`Redactor`], because
+//! providers echo the API key back ("Incorrect API key provided: sk-…").
+
+use std::fmt;
+use std::time::Duration;
+
+use super::ProviderKind;
+use crate::secret::Secret;
+
+/// Longest excerpt of a response body kept in an error or a log line.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// A failed provider call.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{provider}: the API key was rejected (HTTP {status}): {message}")]
+    Unauthorized {
+        provider: ProviderKind,
+        status: u16,
+        message: String,
+    },
+    #[error("{provider}: quota or credit exhausted (HTTP 429): {message}")]
+    QuotaExhausted {
+        provider: ProviderKind,
+        message: String,
+    },
+    #[error("{provider}: rate limited{}", wait_hint(*.retry_after))]
+    RateLimited {
+        provider: ProviderKind,
+        retry_after: Option<Duration>,
+    },
+    #[error("{provider}: timed out {during}")]
+    Timeout {
+        provider: ProviderKind,
+        during: String,
+    },
+    #[error("{provider}: overloaded or failing (HTTP {status}): {message}")]
+    Overloaded {
+        provider: ProviderKind,
+        status: u16,
+        message: String,
+    },
+    #[error("{provider}: request rejected (HTTP {status}): {message}")]
+    BadRequest {
+        provider: ProviderKind,
+        status: u16,
+        message: String,
+    },
+    #[error("{provider}: unreadable response: {detail}")]
+    Malformed {
+        provider: ProviderKind,
+        detail: String,
+    },
+    #[error("{provider}: connection failed: {message}")]
+    Connect {
+        provider: ProviderKind,
+        message: String,
+    },
+    #[error(
+        "{provider}: all {max_connections} connection slots stayed busy for {}ms (POOL_TIMEOUT); {waiting} requests were waiting",
+        waited.as_millis()
+    )]
+    PoolExhausted {
+        provider: ProviderKind,
+        max_connections: usize,
+        waiting: u64,
+        waited: Duration,
+    },
+    #[error(
+        "{provider}: the legacy Sonar chat completions endpoint is retired ({message}); set PERPLEXITY_API=agent"
+    )]
+    EndpointRetired {
+        provider: ProviderKind,
+        message: String,
+    },
+    /// The provider accepted the request but its run failed (Agent API
+    /// `status: failed|cancelled` with HTTP 200, or an error event inside a
+    /// stream). Its kind is [`ErrorKind::Overloaded`]: a provider-side failure
+    /// worth trying again.
+    #[error("{provider}: the run ended with status {status}: {message}")]
+    RunFailed {
+        provider: ProviderKind,
+        status: String,
+        message: String,
+    },
+}
+
+/// Why the provider clients could not be built (before any network use).
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderSetupError {
+    #[error("cannot read TLS_CA_FILE {path}: {source}")]
+    CaFileUnreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("TLS_CA_FILE {path} holds no usable PEM certificate: {message}")]
+    CaFileInvalid {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("cannot build the {provider} HTTP client: {message}")]
+    Client {
+        provider: ProviderKind,
+        message: String,
+    },
+    #[error(
+        "{provider}: the API key cannot be sent in an HTTP header (it contains control characters)"
+    )]
+    InvalidKey { provider: ProviderKind },
+}
+
+fn wait_hint(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(wait) => format!(" (retry after {}ms)", wait.as_millis()),
+        None => String::new(),
+    }
+}
+
+/// What kind of failure, for metrics, logs and the user-facing message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Unauthorized,
+    QuotaExhausted,
+    RateLimited,
+    Timeout,
+    Overloaded,
+    BadRequest,
+    Malformed,
+    Connect,
+    PoolExhausted,
+    EndpointRetired,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Unauthorized,
+        ErrorKind::QuotaExhausted,
+        ErrorKind::RateLimited,
+        ErrorKind::Timeout,
+        ErrorKind::Overloaded,
+        ErrorKind::BadRequest,
+        ErrorKind::Malformed,
+        ErrorKind::Connect,
+        ErrorKind::PoolExhausted,
+        ErrorKind::EndpointRetired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::QuotaExhausted => "quota_exhausted",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Connect => "connect",
+            ErrorKind::PoolExhausted => "pool_exhausted",
+            ErrorKind::EndpointRetired => "endpoint_retired",
+        }
+    }
+
+    /// True when asking again later (or the other provider now) may work;
+    /// false when only an operator can fix it (key, quota, config).
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Timeout
+                | ErrorKind::Overloaded
+                | ErrorKind::Malformed
+                | ErrorKind::Connect
+                | ErrorKind::PoolExhausted
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ProviderError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ProviderError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            ProviderError::QuotaExhausted { .. } => ErrorKind::QuotaExhausted,
+            ProviderError::RateLimited { .. } => ErrorKind::RateLimited,
+            ProviderError::Timeout { .. } => ErrorKind::Timeout,
+            ProviderError::Overloaded { .. } => ErrorKind::Overloaded,
+            ProviderError::BadRequest { .. } => ErrorKind::BadRequest,
+            ProviderError::Malformed { .. } => ErrorKind::Malformed,
+            ProviderError::Connect { .. } => ErrorKind::Connect,
+            ProviderError::PoolExhausted { .. } => ErrorKind::PoolExhausted,
+            ProviderError::EndpointRetired { .. } => ErrorKind::EndpointRetired,
+            ProviderError::RunFailed { .. } => ErrorKind::Overloaded,
+        }
+    }
+
+    pub fn provider(&self) -> ProviderKind {
+        match self {
+            ProviderError::Unauthorized { provider, .. }
+            | ProviderError::QuotaExhausted { provider, .. }
+            | ProviderError::RateLimited { provider, .. }
+            | ProviderError::Timeout { provider, .. }
+            | ProviderError::Overloaded { provider, .. }
+            | ProviderError::BadRequest { provider, .. }
+            | ProviderError::Malformed { provider, .. }
+            | ProviderError::Connect { provider, .. }
+            | ProviderError::PoolExhausted { provider, .. }
+            | ProviderError::EndpointRetired { provider, .. }
+            | ProviderError::RunFailed { provider, .. } => *provider,
+        }
+    }
+
+    /// The wait the provider asked for, when it said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProviderError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Removes the API key from text that came from the network or from an
+/// error chain before it is stored in an error or logged.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secret: Option<Secret>,
+}
+
+impl Redactor {
+    pub fn new(secret: Option<Secret>) -> Self {
+        // An empty key would "redact" every position of every string.
+        Self {
+            secret: secret.filter(|s| !s.expose().is_empty()),
+        }
+    }
+
+    pub fn clean(&self, text: &str) -> String {
+        match &self.secret {
+            Some(secret) => text.replace(secret.expose(), "[redacted]"),
+            None => text.to_string(),
+        }
+    }
+
+    /// At most [`EXCERPT_CHARS`] characters of `body`, lossily decoded, redacted,
+    /// on one line.
+    pub fn excerpt(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        // Redact before cutting so a key split by the cut cannot survive.
+        let clean = self.clean(&text);
+        let mut out: String = clean
+            .chars()
+            .take(EXCERPT_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if clean.chars().count() > EXCERPT_CHARS {
+            out.push('…');
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Redactor")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_the_provider_and_the_detail() {
+        let error = ProviderError::Overloaded {
+            provider: ProviderKind::OpenAi,
+            status: 503,
+            message: "server_is_overloaded".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "openai: overloaded or failing (HTTP 503): server_is_overloaded"
+        );
+        assert_eq!(error.kind(), ErrorKind::Overloaded);
+        let limited = ProviderError::RateLimited {
+            provider: ProviderKind::Perplexity,
+            retry_after: Some(Duration::from_millis(1500)),
+        };
+        assert_eq!(
+            limited.to_string(),
+            "perplexity: rate limited (retry after 1500ms)"
+        );
+    }
+
+    #[test]
+    fn pool_exhausted_message_says_what_to_tune() {
+        let error = ProviderError::PoolExhausted {
+            provider: ProviderKind::OpenAi,
+            max_connections: 5,
+            waiting: 95,
+            waited: Duration::from_millis(10),
+        };
+        let text = error.to_string();
+        assert!(text.contains("all 5 connection slots"), "{text}");
+        assert!(text.contains("POOL_TIMEOUT"), "{text}");
+    }
+
+    #[test]
+    fn redactor_removes_the_key_and_caps_the_excerpt() {
+        let redactor = Redactor::new(Some(Secret::new("sk-test-SECRET")));
+        let body = format!(
+            "Incorrect API key provided: sk-test-SECRET.{}",
+            "x".repeat(500)
+        );
+        let excerpt = redactor.excerpt(body.as_bytes());
+        assert!(!excerpt.contains("sk-test-SECRET"));
+        assert!(excerpt.starts_with("Incorrect API key provided: [redacted]."));
+        assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn excerpt_of_multibyte_text_never_splits_a_character() {
+        let redactor = Redactor::new(None);
+        let body = "é".repeat(300);
+        let excerpt = redactor.excerpt(body.as_bytes());
+        assert_eq!(excerpt.chars().filter(|c| *c == 'é').count(), EXCERPT_CHARS);
+    }
+
+    #[test]
+    fn empty_key_redacts_nothing() {
+        let redactor = Redactor::new(Some(Secret::new("")));
+        assert_eq!(redactor.clean("abc"), "abc");
+    }
+
+    #[test]
+    fn kind_names_are_snake_case() {
+        assert_eq!(ErrorKind::QuotaExhausted.as_str(), "quota_exhausted");
+        assert!(!ErrorKind::Unauthorized.is_transient());
+        assert!(ErrorKind::RateLimited.is_transient());
+    }
+}
