@@ -1,5 +1,8 @@
 //! Test doubles shared by the integration tests: a mock LLM server and a fake Discord.
-#![allow(dead_code, reason = "each test binary uses a different part of the support code")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the support code"
+)]
 
 pub mod fake_discord;
 pub mod mock_llm;
