@@ -80,11 +80,15 @@ pub async fn run(
         result = client.start_autosharded() => result.map_err(|error| DiscordError::Gateway(Box::new(error))),
         () = shutdown => Ok(()),
     };
-    if let Err(error) = &result {
-        warn!(%error, "Discord client stopped");
+    match &result {
+        Ok(()) => {
+            info!("closing Discord shards");
+            shards.shutdown_all().await;
+        }
+        // The failed shard is gone already (shutting it down would only time
+        // out) and the process is about to exit.
+        Err(error) => warn!(%error, "Discord client stopped"),
     }
-    info!("closing Discord shards");
-    shards.shutdown_all().await;
     let interrupted = shared
         .inflight
         .drain(current.orchestrator.shutdown_grace)

@@ -158,13 +158,14 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
     if config.logging.message_content {
         debug!(content = %text, "message text");
     }
-    let typing = start_typing(&ctx, msg.channel_id);
-    let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, typing);
     if text.is_empty() {
+        let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, None);
         let mut reply = StreamedReply::new(sink, config.discord.stream_edit_interval);
         reply.finish(&[EMPTY_MENTION_HINT.to_string()]).await;
         return;
     }
+    let typing = start_typing(&ctx, msg.channel_id);
+    let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, Some(typing));
     let incoming = Incoming {
         user_id: msg.author.id.to_string(),
         user_name: author_name(&msg),

@@ -76,12 +76,17 @@ pub struct ChannelSink {
 }
 
 impl ChannelSink {
-    pub fn new(ctx: Context, channel: ChannelId, reply_to: MessageId, typing: TypingGuard) -> Self {
+    pub fn new(
+        ctx: Context,
+        channel: ChannelId,
+        reply_to: MessageId,
+        typing: Option<TypingGuard>,
+    ) -> Self {
         Self {
             ctx,
             channel,
             reply_to: Some(reply_to),
-            typing: Some(typing),
+            typing,
         }
     }
 }

@@ -94,7 +94,9 @@ impl Drop for RunningBot {
     }
 }
 
-fn config_for(discord: &FakeDiscord, env: &[(&str, &str)]) -> Config {
+/// The bot's configuration: the fake's URL and token, replies not streamed,
+/// then `env` on top.
+pub fn config_for(discord: &FakeDiscord, env: &[(&str, &str)]) -> Config {
     let mut values: HashMap<String, String> = HashMap::from([
         ("DISCORD_TOKEN".to_string(), "fake-token".to_string()),
         ("API_BASE_URL".to_string(), discord.base_url()),
@@ -106,7 +108,7 @@ fn config_for(discord: &FakeDiscord, env: &[(&str, &str)]) -> Config {
 }
 
 /// Logs to the test output when RUST_LOG is set (e.g. `serenity=debug,duet=debug`).
-fn init_tracing() {
+pub fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

@@ -13,6 +13,9 @@ use tokio::sync::mpsc;
 use super::Shared;
 use super::fixtures;
 
+/// The only token the fake accepts, as serenity sends it in IDENTIFY.
+pub const TOKEN_AS_SENT: &str = "Bot fake-token";
+
 /// Heartbeat interval announced in HELLO (short keeps heartbeats in every test).
 const HEARTBEAT_MS: u64 = 5_000;
 
@@ -102,7 +105,17 @@ async fn handle_op(
             send(socket, &json!({"op": 11, "d": null, "s": null, "t": null})).await
         }
         2 => {
+            let token_ok = data["token"].as_str() == Some(TOKEN_AS_SENT);
             shared.record("WS", "IDENTIFY", data);
+            if !token_ok {
+                // 4004: authentication failed; the bot must not retry.
+                let frame = CloseFrame {
+                    code: 4004,
+                    reason: "Authentication failed.".into(),
+                };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return Err(axum::Error::new("authentication failed"));
+            }
             let session_id = {
                 let mut gateway = shared.gateway();
                 gateway.sessions += 1;
