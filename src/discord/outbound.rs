@@ -158,11 +158,17 @@ impl InteractionSink {
     }
 }
 
+/// An edit of the deferred response. Flags only when there are links: an
+/// ephemeral response must not be sent flags that look like clearing it.
 fn edit_response(content: &str) -> EditInteractionResponse {
-    EditInteractionResponse::new()
+    let edit = EditInteractionResponse::new()
         .content(content)
-        .allowed_mentions(no_pings())
-        .flags(flags_for(content))
+        .allowed_mentions(no_pings());
+    if has_link(content) {
+        edit.flags(MessageFlags::SUPPRESS_EMBEDS)
+    } else {
+        edit
+    }
 }
 
 #[async_trait]
@@ -261,5 +267,7 @@ mod tests {
         let edit = body(edit_response("@here look"));
         assert_eq!(edit["allowed_mentions"]["parse"], json!([]));
         assert_eq!(edit["content"], json!("@here look"));
+        assert!(edit.get("flags").is_none());
+        assert_eq!(body(edit_response("https://a.example"))["flags"], json!(4));
     }
 }
