@@ -1,1 +1,33 @@
 //! The Discord frontend; the only code that imports serenity and poise.
+//!
+//! [`run`] connects the bot and serves until shutdown. Incoming messages go
+//! through [`policy`] (who gets an answer) and [`mentions`] (clean text) to
+//! the pipeline ([`crate::chat::Conversations`]); answers come back through
+//! the streaming delivery in `stream` and the builders in `outbound`.
+//! Slash commands live in `commands`. Everything that decides something is
+//! a pure function tested without a Discord connection; the end-to-end
+//! tests drive the real client against the fake Discord in `tests/support`.
+
+mod client;
+mod commands;
+mod errors;
+mod handler;
+mod inflight;
+pub mod mentions;
+mod outbound;
+mod place;
+pub mod policy;
+mod presence;
+mod status;
+mod status_view;
+mod stream;
+mod turn;
+mod typing;
+
+pub use client::{intents, run};
+pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR, NOT_ALLOWED, SHUTTING_DOWN};
+pub use errors::DiscordError;
+pub use handler::EMPTY_MENTION_HINT;
+pub use status::{DiscordStatus, DiscordStatusSnapshot};
+pub use status_view::render_status;
+pub use turn::{INTERRUPTED_NOTICE, NOTHING_TO_SAY};

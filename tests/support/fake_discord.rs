@@ -1,1 +1,360 @@
 //! A fake Discord: REST routes and a WebSocket gateway on 127.0.0.1.
+//!
+//! Point the bot at [`FakeDiscord::base_url`] (`[Discord] API_BASE_URL`).
+//! Every REST call is recorded (method, path, JSON body, arrival time) and
+//! answered like Discord would; unknown routes get a 404 and are recorded
+//! too, so tests can assert the bot made no unexpected calls. Gateway ops
+//! the bot sends are recorded with method `WS`. Tests script gateway events
+//! with [`FakeDiscord::send_message`] and [`FakeDiscord::run_command`] and
+//! await what the bot did with [`FakeDiscord::wait_until`].
+
+pub mod bot;
+pub mod conversations;
+pub mod fixtures;
+mod gateway;
+mod rest;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use fixtures::{DUET, FakeUser};
+use gateway::{Gateway, Outgoing};
+
+/// How long [`FakeDiscord::wait_until`] waits before failing the test.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// One call the bot made.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path without the `/api/v10` prefix and without the query.
+    pub path: String,
+    pub body: Value,
+    pub status: u16,
+    /// The JSON the fake answered with (`Null` for 204s).
+    pub response: Value,
+    pub at: Instant,
+}
+
+impl Recorded {
+    pub fn is(&self, method: &str, path: &str) -> bool {
+        self.method == method && self.path == path
+    }
+
+    /// The `content` of a message body, if any.
+    pub fn content(&self) -> Option<&str> {
+        self.body["content"].as_str()
+    }
+
+    /// A REST call (not a gateway op).
+    pub fn is_rest(&self) -> bool {
+        self.method != "WS"
+    }
+
+    /// The id of the message the fake returned.
+    pub fn message_id(&self) -> u64 {
+        self.response["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("a message response")
+    }
+}
+
+/// A failure to answer instead of the normal response.
+struct Failure {
+    method: Method,
+    path: String,
+    status: StatusCode,
+    body: Value,
+}
+
+pub(crate) struct Shared {
+    addr: SocketAddr,
+    log: Mutex<Vec<Recorded>>,
+    changed: watch::Sender<usize>,
+    gateway: Mutex<Gateway>,
+    ids: AtomicU64,
+    /// Messages the bot sent, by id (tests reply to them).
+    sent: Mutex<HashMap<u64, Value>>,
+    /// The message id of each interaction's `@original` response, by token.
+    originals: Mutex<HashMap<String, u64>>,
+    failures: Mutex<Vec<Failure>>,
+}
+
+impl Shared {
+    fn record(&self, method: &str, path: &str, body: Value) {
+        self.push(Recorded {
+            method: method.to_string(),
+            path: path.to_string(),
+            body,
+            status: 0,
+            response: Value::Null,
+            at: Instant::now(),
+        });
+    }
+
+    fn push(&self, recorded: Recorded) {
+        let count = {
+            let mut log = lock(&self.log);
+            log.push(recorded);
+            log.len()
+        };
+        self.changed.send_replace(count);
+    }
+
+    fn gateway(&self) -> MutexGuard<'_, Gateway> {
+        lock(&self.gateway)
+    }
+
+    fn gateway_url(&self) -> String {
+        format!("ws://{}/gateway", self.addr)
+    }
+
+    fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running fake Discord.
+pub struct FakeDiscord {
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeDiscord {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let shared = Arc::new(Shared {
+            addr,
+            log: Mutex::default(),
+            changed: watch::channel(0).0,
+            gateway: Mutex::default(),
+            ids: AtomicU64::new(100_000),
+            sent: Mutex::default(),
+            originals: Mutex::default(),
+            failures: Mutex::default(),
+        });
+        let app = rest::router(Arc::clone(&shared));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("fake Discord server");
+        });
+        Self { shared, server }
+    }
+
+    /// The value for `[Discord] API_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// REST calls matching `method` and `path`.
+    pub fn calls(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.is(method, path))
+            .collect()
+    }
+
+    /// Waits (at most [`WAIT`]) until `done` holds for the recorded calls;
+    /// fails the test with `what` and the full log otherwise.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        done: impl Fn(&[Recorded]) -> bool,
+    ) -> Vec<Recorded> {
+        let mut changed = self.shared.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let log = self.requests();
+            if done(&log) {
+                return log;
+            }
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                panic!(
+                    "timed out waiting for {what}; recorded:\n{}",
+                    describe(&log)
+                );
+            }
+        }
+    }
+
+    /// Waits until the bot has identified `sessions` times and is live.
+    pub async fn wait_for_session(&self, what: &str, identifies: usize, resumes: usize) {
+        self.wait_until(what, |log| {
+            count(log, "WS", "IDENTIFY") >= identifies && count(log, "WS", "RESUME") >= resumes
+        })
+        .await;
+    }
+
+    /// Sends a gateway dispatch now (or when the next session is live).
+    pub fn dispatch(&self, event: &str, data: Value) {
+        let mut gateway = self.shared.gateway();
+        match &gateway.current {
+            Some((_, tx)) => {
+                let _ = tx.send(Outgoing::Dispatch(event.to_string(), data));
+            }
+            None => gateway.pending.push((event.to_string(), data)),
+        }
+    }
+
+    /// Closes the live gateway connection with `code` (4000 = resumable error).
+    pub fn close_gateway(&self, code: u16) {
+        if let Some((_, tx)) = self.shared.gateway().current.take() {
+            let _ = tx.send(Outgoing::Close(code));
+        }
+    }
+
+    /// Dispatches MESSAGE_CREATE for `message` and returns its id.
+    pub fn send_message(&self, message: UserMessage) -> u64 {
+        let id = self.shared.next_id();
+        self.dispatch("MESSAGE_CREATE", message.to_json(id));
+        id
+    }
+
+    /// Dispatches INTERACTION_CREATE for `/name options` and returns the
+    /// interaction token (webhook paths contain it).
+    pub fn run_command(
+        &self,
+        name: &str,
+        options: Value,
+        invoker: &FakeUser,
+        channel: u64,
+        guild: Option<u64>,
+    ) -> String {
+        let id = self.shared.next_id();
+        let token = format!("token-{id}");
+        let interaction =
+            fixtures::command_interaction(id, &token, name, options, invoker, channel, guild);
+        self.dispatch("INTERACTION_CREATE", interaction);
+        token
+    }
+
+    /// A message the bot sent (to reply to it).
+    pub fn sent_message(&self, id: u64) -> Value {
+        lock(&self.shared.sent)
+            .get(&id)
+            .cloned()
+            .expect("a message the bot sent")
+    }
+
+    /// Answers `method` calls whose path starts with `path` with `status`
+    /// and `body` from now on.
+    pub fn fail(&self, method: Method, path: &str, status: StatusCode, body: Value) {
+        lock(&self.shared.failures).push(Failure {
+            method,
+            path: path.to_string(),
+            status,
+            body,
+        });
+    }
+}
+
+pub fn count(log: &[Recorded], method: &str, path: &str) -> usize {
+    log.iter().filter(|r| r.is(method, path)).count()
+}
+
+fn describe(log: &[Recorded]) -> String {
+    log.iter()
+        .filter(|r| r.path != "HEARTBEAT")
+        .map(|r| format!("  {} {} -> {} {}", r.method, r.path, r.status, r.body))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A user's message, built for MESSAGE_CREATE.
+#[derive(Debug, Clone)]
+pub struct UserMessage {
+    pub author: FakeUser,
+    pub channel: u64,
+    /// `None` for DMs.
+    pub guild: Option<u64>,
+    pub content: String,
+    pub mentions: Vec<FakeUser>,
+    pub roles: Vec<u64>,
+    /// The message this one replies to (as Discord sends it, in full).
+    pub replying_to: Option<Value>,
+    pub webhook: bool,
+}
+
+impl UserMessage {
+    /// In a guild channel.
+    pub fn guild(author: FakeUser, channel: u64, content: &str) -> Self {
+        Self {
+            author,
+            channel,
+            guild: Some(fixtures::GUILD_ID),
+            content: content.to_string(),
+            mentions: Vec::new(),
+            roles: Vec::new(),
+            replying_to: None,
+            webhook: false,
+        }
+    }
+
+    /// `<@bot> content` in a guild channel, the bot in `mentions`.
+    pub fn mention(author: FakeUser, channel: u64, content: &str) -> Self {
+        Self {
+            mentions: vec![DUET],
+            ..Self::guild(author, channel, &format!("<@{}> {content}", DUET.id))
+        }
+    }
+
+    /// A direct message to the bot.
+    pub fn dm(author: FakeUser, channel: u64, content: &str) -> Self {
+        Self {
+            guild: None,
+            ..Self::guild(author, channel, content)
+        }
+    }
+
+    fn to_json(&self, id: u64) -> Value {
+        let mut message =
+            fixtures::message(id, self.channel, self.guild, &self.author, &self.content);
+        message["mentions"] = json!(self.mentions.iter().map(fixtures::user).collect::<Vec<_>>());
+        if self.guild.is_some() {
+            message["member"] = fixtures::message_member(&self.roles);
+        }
+        if let Some(original) = &self.replying_to {
+            message["type"] = json!(19);
+            message["message_reference"] = json!({
+                "type": 0,
+                "message_id": original["id"],
+                "channel_id": original["channel_id"],
+                "guild_id": self.guild.map(|g| g.to_string()),
+            });
+            message["referenced_message"] = original.clone();
+        }
+        if self.webhook {
+            message["webhook_id"] = json!("777");
+        }
+        message
+    }
+}

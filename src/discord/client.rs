@@ -1,0 +1,106 @@
+//! Starting and stopping the serenity client: the REST client (optionally
+//! through `[Discord] API_BASE_URL`), intents, presence, slash commands,
+//! and the shutdown sequence.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serenity::all::{ClientBuilder, GatewayIntents, Http, HttpBuilder};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::commands;
+use super::errors::DiscordError;
+use super::handler::{Handler, Shared};
+use super::presence::presence_for;
+use super::status::DiscordStatus;
+use crate::chat::Conversations;
+use crate::config::Config;
+use crate::secret::Secret;
+
+/// Guild messages, DMs, their text (privileged: enable "Message Content
+/// Intent" in the developer portal) and guilds (channel names, threads).
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// The REST client. With a base URL every call goes there; serenity's own
+/// rate limiter is then off, because it would bypass the base URL (it
+/// builds its requests itself) and because a REST proxy limits for us.
+fn http_client(token: &Secret, base: Option<&url::Url>) -> Http {
+    let builder = HttpBuilder::new(token.expose());
+    match base {
+        Some(base) => builder
+            .proxy(base.as_str().trim_end_matches('/'))
+            .ratelimiter_disabled(true)
+            .build(),
+        None => builder.build(),
+    }
+}
+
+/// Connects to Discord, registers the slash commands (globally, or in
+/// `COMMAND_GUILD_IDS`), sets the presence and answers until `shutdown`
+/// resolves. Then it closes the shards, lets running turns finish for
+/// `SHUTDOWN_GRACE_SECS` and interrupts the rest (they tell the user).
+///
+/// `config` is read for every message, so reloads apply to the next one.
+/// `status` is filled while the client runs (for the health endpoint).
+pub async fn run(
+    config: watch::Receiver<Arc<Config>>,
+    conversations: Arc<dyn Conversations>,
+    status: Arc<DiscordStatus>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DiscordError> {
+    let current = config.borrow().clone();
+    let discord = &current.discord;
+    let token = discord.token.as_ref().ok_or(DiscordError::MissingToken)?;
+    let shared = Arc::new(Shared::new(config, conversations));
+    let (online, activity) = presence_for(discord);
+    let mut builder =
+        ClientBuilder::new_with_http(http_client(token, discord.api_base_url.as_ref()), intents())
+            .event_handler(Handler::new(Arc::clone(&shared)))
+            .framework(commands::framework(
+                Arc::clone(&shared),
+                discord.command_guild_ids.clone(),
+            ))
+            .status(online);
+    if let Some(activity) = activity {
+        builder = builder.activity(activity);
+    }
+    let mut client = builder
+        .await
+        .map_err(|error| DiscordError::Start(Box::new(error)))?;
+    status.attach(Arc::clone(&client.shard_manager), Arc::clone(&client.cache));
+    let shards = Arc::clone(&client.shard_manager);
+
+    let result = tokio::select! {
+        result = client.start_autosharded() => result.map_err(|error| DiscordError::Gateway(Box::new(error))),
+        () = shutdown => Ok(()),
+    };
+    match &result {
+        Ok(()) => {
+            info!("closing Discord shards");
+            shards.shutdown_all().await;
+        }
+        // The failed shard is gone already (shutting it down would only time
+        // out) and the process is about to exit.
+        Err(error) => warn!(%error, "Discord client stopped"),
+    }
+    let interrupted = shared
+        .inflight
+        .drain(current.orchestrator.shutdown_grace)
+        .await;
+    if interrupted > 0 {
+        warn!(
+            interrupted,
+            "turns were still running at shutdown and were interrupted"
+        );
+    }
+    shared.closing.cancel();
+    status.detach();
+    info!("Discord frontend stopped");
+    result
+}

@@ -1,0 +1,297 @@
+//! Slash commands (poise): `/chat`, `/search`, `/reset`, `/forget`, `/status`.
+//! Each one answers Discord within its 3-second window (a deferred
+//! response) and delivers the result as the response's content and
+//! follow-ups. The doc comments on the commands are their help text.
+
+use std::sync::Arc;
+
+use poise::CreateReply;
+use serenity::all::{CommandInteraction, GuildId};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::errors::{Action, report};
+use super::handler::Shared;
+use super::outbound::{InteractionSink, no_pings};
+use super::place::locate;
+use super::policy;
+use super::status_view::render_status;
+use super::stream::StreamedReply;
+use super::turn::{TurnSettings, parts_of, run_turn};
+use crate::chat::Incoming;
+use crate::providers::ProviderKind;
+use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+
+pub type Data = Arc<Shared>;
+type Ctx<'a> = poise::Context<'a, Data, CommandError>;
+
+/// Told to a user the access rules keep out.
+pub const NOT_ALLOWED: &str = "Sorry, you can't use me here.";
+/// Told while the bot is shutting down.
+pub const SHUTTING_DOWN: &str = "I'm restarting right now; please try again in a moment.";
+/// Asked before `/forget` deletes anything.
+pub const FORGET_CONFIRM: &str = "This deletes everything I have stored about you, in every \
+     channel and DM. To go ahead, run `/forget confirm:True`.";
+/// Told when a command failed for a reason the user cannot fix.
+pub const INTERNAL_ERROR: &str = "An internal error occurred.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("Discord call failed: {0}")]
+    Discord(#[from] serenity::Error),
+}
+
+/// Every command duet registers.
+pub fn all() -> Vec<poise::Command<Data, CommandError>> {
+    vec![chat(), search(), reset(), forget(), status()]
+}
+
+/// Builds the poise framework: registers the commands when the bot first
+/// connects (globally, or in `guilds` for instant updates).
+pub fn framework(shared: Data, guilds: Vec<u64>) -> poise::Framework<Data, CommandError> {
+    poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: all(),
+            on_error: |error| Box::pin(on_error(error)),
+            allowed_mentions: Some(no_pings()),
+            ..Default::default()
+        })
+        // Admins come from ADMIN_USER_IDS; no need to ask Discord for the owners.
+        .initialize_owners(false)
+        .setup(move |ctx, _ready, framework| {
+            Box::pin(async move {
+                register(ctx, &framework.options().commands, &guilds).await;
+                // Never fail: poise would then hold every later event forever.
+                Ok(shared)
+            })
+        })
+        .build()
+}
+
+async fn register(
+    ctx: &serenity::all::Context,
+    commands: &[poise::Command<Data, CommandError>],
+    guilds: &[u64],
+) {
+    if guilds.is_empty() {
+        match poise::builtins::register_globally(ctx, commands).await {
+            Ok(()) => info!(
+                commands = commands.len(),
+                "slash commands registered globally"
+            ),
+            Err(error) => drop(report(Action::RegisterCommands, 0, &error)),
+        }
+        return;
+    }
+    for &guild in guilds {
+        match poise::builtins::register_in_guild(ctx, commands, GuildId::new(guild)).await {
+            Ok(()) => info!(
+                guild,
+                commands = commands.len(),
+                "slash commands registered in guild"
+            ),
+            Err(error) => drop(report(Action::RegisterCommands, 0, &error)),
+        }
+    }
+}
+
+/// Talk with the assistant (always answered by the chat model).
+#[poise::command(slash_command)]
+pub async fn chat(
+    ctx: Ctx<'_>,
+    #[description = "What you want to say"] message: String,
+) -> Result<(), CommandError> {
+    ask(ctx, message, ProviderKind::OpenAi).await
+}
+
+/// Ask a question answered from the web, with sources.
+#[poise::command(slash_command)]
+pub async fn search(
+    ctx: Ctx<'_>,
+    #[description = "Your question"] query: String,
+) -> Result<(), CommandError> {
+    ask(ctx, query, ProviderKind::Perplexity).await
+}
+
+/// Start over: forget our conversation in this channel.
+#[poise::command(slash_command)]
+pub async fn reset(ctx: Ctx<'_>) -> Result<(), CommandError> {
+    let Some(interaction) = interaction(ctx) else {
+        return Ok(());
+    };
+    async {
+        ctx.defer_ephemeral().await?;
+        let (user, channel) = (
+            interaction.user.id.to_string(),
+            interaction.channel_id.to_string(),
+        );
+        let outcome = ctx.data().conversations.reset(&user, &channel).await;
+        show(ctx, interaction, &parts_of(&outcome), true).await;
+        Ok(())
+    }
+    .instrument(command_span("reset", interaction))
+    .await
+}
+
+/// Delete everything stored about you (asks for confirmation first).
+#[poise::command(slash_command)]
+pub async fn forget(
+    ctx: Ctx<'_>,
+    #[description = "Set to True to really delete everything"] confirm: Option<bool>,
+) -> Result<(), CommandError> {
+    let Some(interaction) = interaction(ctx) else {
+        return Ok(());
+    };
+    async {
+        if confirm != Some(true) {
+            ctx.send(private(FORGET_CONFIRM)).await?;
+            return Ok(());
+        }
+        ctx.defer_ephemeral().await?;
+        let outcome = ctx
+            .data()
+            .conversations
+            .forget(&interaction.user.id.to_string())
+            .await;
+        show(ctx, interaction, &parts_of(&outcome), true).await;
+        Ok(())
+    }
+    .instrument(command_span("forget", interaction))
+    .await
+}
+
+/// Show the mode, the models, the connection pools and your remaining messages.
+#[poise::command(slash_command)]
+pub async fn status(ctx: Ctx<'_>) -> Result<(), CommandError> {
+    let Some(interaction) = interaction(ctx) else {
+        return Ok(());
+    };
+    async {
+        ctx.defer_ephemeral().await?;
+        let report = ctx
+            .data()
+            .conversations
+            .status(&interaction.user.id.to_string())
+            .await;
+        let parts = split_for_discord(&render_status(&report), DISCORD_MESSAGE_LIMIT);
+        show(ctx, interaction, &parts, true).await;
+        Ok(())
+    }
+    .instrument(command_span("status", interaction))
+    .await
+}
+
+/// `/chat` and `/search`: access check, defer, then one turn with `forced`.
+async fn ask(ctx: Ctx<'_>, text: String, forced: ProviderKind) -> Result<(), CommandError> {
+    let Some(interaction) = interaction(ctx) else {
+        return Ok(());
+    };
+    let span = command_span(forced.as_str(), interaction);
+    async {
+        let shared = ctx.data();
+        let config = shared.config();
+        let user = interaction.user.id.get();
+        let place = locate(
+            ctx.serenity_context(),
+            interaction.guild_id,
+            interaction.channel_id,
+        )
+        .await;
+        let roles: Vec<u64> = interaction
+            .member
+            .as_ref()
+            .map(|m| m.roles.iter().map(|r| r.get()).collect())
+            .unwrap_or_default();
+        if let Err(reason) = policy::check_access(user, &roles, &place, &config.discord) {
+            debug!(?reason, "command refused");
+            ctx.send(private(NOT_ALLOWED)).await?;
+            return Ok(());
+        }
+        let Some(turn) = shared.inflight.begin() else {
+            ctx.send(private(SHUTTING_DOWN)).await?;
+            return Ok(());
+        };
+        ctx.defer().await?;
+        let incoming = Incoming {
+            user_id: user.to_string(),
+            user_name: interaction
+                .user
+                .global_name
+                .clone()
+                .unwrap_or_else(|| interaction.user.name.clone()),
+            channel_id: interaction.channel_id.to_string(),
+            text,
+            forced: Some(forced),
+            privileged: policy::is_admin(user, &config.discord),
+        };
+        let sink = InteractionSink::new(ctx.serenity_context().clone(), interaction.clone(), false);
+        let settings = TurnSettings {
+            never_silent: true,
+            ..TurnSettings::from_config(&config.discord)
+        };
+        run_turn(
+            shared.conversations.as_ref(),
+            incoming,
+            sink,
+            settings,
+            &turn,
+        )
+        .await;
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// Shows `parts` as the deferred response (and follow-ups past 2000 characters).
+async fn show(ctx: Ctx<'_>, interaction: &CommandInteraction, parts: &[String], ephemeral: bool) {
+    let sink = InteractionSink::new(
+        ctx.serenity_context().clone(),
+        interaction.clone(),
+        ephemeral,
+    );
+    let interval = ctx.data().config().discord.stream_edit_interval;
+    let parts = if parts.is_empty() {
+        vec![super::turn::NOTHING_TO_SAY.to_string()]
+    } else {
+        parts.to_vec()
+    };
+    StreamedReply::new(sink, interval).finish(&parts).await;
+}
+
+fn interaction<'a>(ctx: Ctx<'a>) -> Option<&'a CommandInteraction> {
+    match ctx {
+        poise::Context::Application(app) => Some(app.interaction),
+        poise::Context::Prefix(_) => None,
+    }
+}
+
+fn private(text: &str) -> CreateReply {
+    CreateReply::default()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(no_pings())
+}
+
+fn command_span(command: &str, interaction: &CommandInteraction) -> tracing::Span {
+    info_span!(
+        "discord_command",
+        command,
+        user = interaction.user.id.get(),
+        channel = interaction.channel_id.get(),
+    )
+}
+
+async fn on_error(error: poise::FrameworkError<'_, Data, CommandError>) {
+    match error {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            warn!(command = %ctx.command().name, %error, "slash command failed");
+            // The interaction may have expired; nothing more to do then.
+            let _ = ctx.send(private(INTERNAL_ERROR)).await;
+        }
+        other => {
+            if let Err(error) = poise::builtins::on_error(other).await {
+                warn!(%error, "could not report a command error");
+            }
+        }
+    }
+}

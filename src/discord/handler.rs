@@ -1,0 +1,251 @@
+//! Gateway events: incoming messages become turns (when the policy says
+//! so), connection events are logged, and the presence follows
+//! configuration reloads.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serenity::all::{ChannelId, Context, EventHandler, Message, Ready, ResumedEvent, UserId};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span};
+
+use super::errors::{Action, report};
+use super::inflight::InFlight;
+use super::mentions::{clean_content, mentions_user};
+use super::outbound::ChannelSink;
+use super::place::locate;
+use super::policy::{self, Decision, MessageFacts, Place};
+use super::presence::presence_for;
+use super::stream::StreamedReply;
+use super::turn::{TurnSettings, run_turn};
+use super::typing::{TYPING_REFRESH, TypingGuard};
+use crate::chat::{Conversations, Incoming};
+use crate::config::{Config, DiscordConfig};
+
+/// The answer to a message that mentions the bot and says nothing else.
+pub const EMPTY_MENTION_HINT: &str =
+    "Hi! Mention me with a question, reply to one of my messages, or use `/chat`.";
+
+/// What every handler (events and slash commands) shares.
+pub struct Shared {
+    config: watch::Receiver<Arc<Config>>,
+    pub conversations: Arc<dyn Conversations>,
+    pub inflight: Arc<InFlight>,
+    /// Cancelled when the frontend stops; background tasks end with it.
+    pub closing: CancellationToken,
+    /// Shards whose presence already follows configuration reloads.
+    presence_followers: Mutex<HashSet<u32>>,
+}
+
+impl Shared {
+    pub fn new(
+        config: watch::Receiver<Arc<Config>>,
+        conversations: Arc<dyn Conversations>,
+    ) -> Self {
+        Self {
+            config,
+            conversations,
+            inflight: Arc::default(),
+            closing: CancellationToken::new(),
+            presence_followers: Mutex::default(),
+        }
+    }
+
+    /// The configuration as of now; read per message so reloads apply at once.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.borrow().clone()
+    }
+}
+
+/// serenity's event handler for duet.
+pub struct Handler {
+    shared: Arc<Shared>,
+}
+
+impl Handler {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn message(&self, ctx: Context, msg: Message) {
+        let span = info_span!(
+            "discord_message",
+            user = msg.author.id.get(),
+            channel = msg.channel_id.get(),
+            message_id = msg.id.get(),
+        );
+        on_message(&self.shared, ctx, msg).instrument(span).await;
+    }
+
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        info!(
+            bot = %ready.user.name,
+            guilds = ready.guilds.len(),
+            shard = ctx.shard_id.0,
+            "connected to the Discord gateway"
+        );
+        self.follow_presence(ctx);
+    }
+
+    async fn resume(&self, ctx: Context, _: ResumedEvent) {
+        info!(shard = ctx.shard_id.0, "Discord gateway session resumed");
+    }
+}
+
+impl Handler {
+    /// Keeps the shard's presence in step with configuration reloads (once per shard).
+    fn follow_presence(&self, ctx: Context) {
+        let shard = ctx.shard_id.0;
+        let first = self
+            .shared
+            .presence_followers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(shard);
+        if !first {
+            return;
+        }
+        let mut config = self.shared.config.clone();
+        let closing = self.shared.closing.clone();
+        tokio::spawn(async move {
+            let mut current = presence_for(&config.borrow_and_update().discord);
+            loop {
+                tokio::select! {
+                    () = closing.cancelled() => return,
+                    changed = config.changed() => if changed.is_err() { return },
+                }
+                let wanted = presence_for(&config.borrow_and_update().discord);
+                if wanted != current {
+                    ctx.set_presence(wanted.1.clone(), wanted.0);
+                    current = wanted;
+                }
+            }
+        });
+    }
+}
+
+async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
+    let bot = ctx.cache.current_user().id;
+    if msg.author.id == bot {
+        return;
+    }
+    let config = shared.config();
+    let mut facts = facts_of(&msg, bot, Place::DirectMessage);
+    if msg.guild_id.is_some() {
+        // Most guild messages are not for the bot: skip the channel lookup for them.
+        if !might_be_addressed(&facts, msg.channel_id.get(), &config.discord) {
+            debug!("not addressed to the bot");
+            return;
+        }
+        facts.place = locate(&ctx, msg.guild_id, msg.channel_id).await;
+    }
+    let privileged = match policy::decide(&facts, &config.discord) {
+        Decision::Answer { privileged } => privileged,
+        Decision::Ignore(reason) => {
+            debug!(?reason, "not answering");
+            return;
+        }
+    };
+    let Some(turn) = shared.inflight.begin() else {
+        debug!("shutting down; not answering");
+        return;
+    };
+    let text = clean_content(&msg.content, bot.get(), &mention_names(&msg));
+    if config.logging.message_content {
+        debug!(content = %text, "message text");
+    }
+    if text.is_empty() {
+        let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, None);
+        let mut reply = StreamedReply::new(sink, config.discord.stream_edit_interval);
+        reply.finish(&[EMPTY_MENTION_HINT.to_string()]).await;
+        return;
+    }
+    let typing = start_typing(&ctx, msg.channel_id);
+    let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, Some(typing));
+    let incoming = Incoming {
+        user_id: msg.author.id.to_string(),
+        user_name: author_name(&msg),
+        channel_id: msg.channel_id.to_string(),
+        text,
+        forced: None,
+        privileged,
+    };
+    let settings = TurnSettings::from_config(&config.discord);
+    run_turn(
+        shared.conversations.as_ref(),
+        incoming,
+        sink,
+        settings,
+        &turn,
+    )
+    .await;
+}
+
+/// The facts the policy decides on.
+fn facts_of(msg: &Message, bot: UserId, place: Place) -> MessageFacts {
+    MessageFacts {
+        author_id: msg.author.id.get(),
+        author_is_bot: msg.author.bot,
+        from_webhook: msg.webhook_id.is_some(),
+        place,
+        role_ids: msg
+            .member
+            .as_ref()
+            .map(|m| m.roles.iter().map(|r| r.get()).collect())
+            .unwrap_or_default(),
+        mentions_bot: msg.mentions.iter().any(|u| u.id == bot)
+            || mentions_user(&msg.content, bot.get()),
+        replies_to_bot: msg
+            .referenced_message
+            .as_ref()
+            .is_some_and(|original| original.author.id == bot),
+    }
+}
+
+/// A cheap pre-check before looking the channel up; [`policy::decide`] has the final word.
+fn might_be_addressed(facts: &MessageFacts, channel: u64, config: &DiscordConfig) -> bool {
+    !facts.author_is_bot
+        && (facts.mentions_bot
+            || facts.replies_to_bot
+            || config.reply_all_channel_ids.contains(&channel))
+}
+
+/// Readable names for the users a message mentions (nickname, display name, username).
+fn mention_names(msg: &Message) -> HashMap<u64, String> {
+    msg.mentions
+        .iter()
+        .map(|user| {
+            let name = user
+                .member
+                .as_ref()
+                .and_then(|m| m.nick.clone())
+                .or_else(|| user.global_name.clone())
+                .unwrap_or_else(|| user.name.clone());
+            (user.id.get(), name)
+        })
+        .collect()
+}
+
+fn author_name(msg: &Message) -> String {
+    msg.member
+        .as_ref()
+        .and_then(|m| m.nick.clone())
+        .or_else(|| msg.author.global_name.clone())
+        .unwrap_or_else(|| msg.author.name.clone())
+}
+
+fn start_typing(ctx: &Context, channel: ChannelId) -> TypingGuard {
+    let http = ctx.http.clone();
+    TypingGuard::start(TYPING_REFRESH, move || {
+        let http = http.clone();
+        async move {
+            if let Err(error) = channel.broadcast_typing(&http).await {
+                report(Action::Typing, channel.get(), &error);
+            }
+        }
+    })
+}

@@ -1,0 +1,107 @@
+//! One turn: hand the user's message to the pipeline and bring its answer
+//! to the screen through a [`ReplySink`], streamed or at once, and tell the
+//! user when a shutdown interrupted it.
+
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+use tracing::info;
+
+use super::inflight::TurnGuard;
+use super::stream::{ReplySink, StreamedReply};
+use crate::chat::{Conversations, Incoming, Outcome};
+use crate::config::DiscordConfig;
+use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+
+/// Shown when the bot shuts down before an answer is complete.
+pub const INTERRUPTED_NOTICE: &str =
+    "I was restarted before I could finish this answer. Please ask again in a moment.";
+
+/// Shown to a slash command whose turn produced nothing to say.
+pub const NOTHING_TO_SAY: &str = "Nothing to say to that right now.";
+
+/// How a turn's reply is delivered.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnSettings {
+    pub stream: bool,
+    pub edit_interval: Duration,
+    /// Deferred slash commands must show something even when the pipeline is silent.
+    pub never_silent: bool,
+}
+
+impl TurnSettings {
+    pub fn from_config(config: &DiscordConfig) -> Self {
+        Self {
+            stream: config.stream_replies,
+            edit_interval: config.stream_edit_interval,
+            never_silent: false,
+        }
+    }
+}
+
+/// Runs one turn to the end (or until the shutdown interrupts it).
+pub async fn run_turn<S: ReplySink>(
+    conversations: &dyn Conversations,
+    incoming: Incoming,
+    sink: S,
+    settings: TurnSettings,
+    guard: &TurnGuard,
+) {
+    let mut reply = StreamedReply::new(sink, settings.edit_interval);
+    let work = async {
+        if settings.stream {
+            let (progress, shown) = watch::channel(String::new());
+            let (finished, done) = oneshot::channel::<()>();
+            let answer = async move {
+                let outcome = conversations.handle(incoming, Some(progress)).await;
+                let _ = finished.send(());
+                outcome
+            };
+            // The pipeline may keep a clone of the sender; its return ends the following.
+            let until_answered = async {
+                let _ = done.await;
+            };
+            let (outcome, ()) = tokio::join!(answer, reply.follow(shown, until_answered));
+            outcome
+        } else {
+            conversations.handle(incoming, None).await
+        }
+    };
+    let mut target = tokio::select! {
+        outcome = work => {
+            log_outcome(&outcome);
+            parts_of(&outcome)
+        }
+        () = guard.interrupted() => {
+            info!("turn interrupted by shutdown");
+            vec![INTERRUPTED_NOTICE.to_string()]
+        }
+    };
+    if target.is_empty() && settings.never_silent {
+        target.push(NOTHING_TO_SAY.to_string());
+    }
+    reply.finish(&target).await;
+}
+
+/// The messages an outcome shows: the split answer or notice, or nothing.
+pub fn parts_of(outcome: &Outcome) -> Vec<String> {
+    match outcome {
+        Outcome::Answer(answer) => split_for_discord(&answer.rendered, DISCORD_MESSAGE_LIMIT),
+        Outcome::Notice(notice) => split_for_discord(notice, DISCORD_MESSAGE_LIMIT),
+        Outcome::Silent => Vec::new(),
+    }
+}
+
+fn log_outcome(outcome: &Outcome) {
+    match outcome {
+        Outcome::Answer(answer) => info!(
+            provider = %answer.provider,
+            model = %answer.model,
+            reasons = ?answer.reasons,
+            chars = answer.rendered.chars().count(),
+            "answered"
+        ),
+        Outcome::Notice(_) => info!("answered with a notice"),
+        Outcome::Silent => info!("stayed silent"),
+    }
+}

@@ -1,0 +1,118 @@
+//! Runs duet's Discord frontend (the real serenity client) against a
+//! [`FakeDiscord`], with a scripted pipeline behind it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use duet::config::Config;
+use duet::discord::{self, DiscordError, DiscordStatus};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::conversations::ScriptedConversations;
+use super::{FakeDiscord, Recorded, WAIT};
+
+pub struct RunningBot {
+    pub discord: FakeDiscord,
+    pub pipeline: Arc<ScriptedConversations>,
+    pub status: Arc<DiscordStatus>,
+    config: watch::Sender<Arc<Config>>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), DiscordError>>>,
+}
+
+impl RunningBot {
+    /// Starts the bot with `env` as configuration (plus the token and the
+    /// fake's URL) and waits until it registered its slash commands, which
+    /// happens once it is connected.
+    pub async fn start(env: &[(&str, &str)], pipeline: Arc<ScriptedConversations>) -> Self {
+        init_tracing();
+        let discord = FakeDiscord::start().await;
+        let (config, updates) = watch::channel(Arc::new(config_for(&discord, env)));
+        let status = DiscordStatus::new();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(discord::run(
+            updates,
+            pipeline.clone(),
+            status.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        discord
+            .wait_until("slash command registration", |log| {
+                log.iter()
+                    .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+            })
+            .await;
+        Self {
+            discord,
+            pipeline,
+            status,
+            config,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Publishes a new configuration, as a reload would.
+    pub fn reconfigure(&self, env: &[(&str, &str)]) {
+        self.config
+            .send_replace(Arc::new(config_for(&self.discord, env)));
+    }
+
+    /// Signals shutdown and returns what `run` returned (the fake stays up).
+    pub async fn stop(&mut self) -> Result<(), DiscordError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("running");
+        tokio::time::timeout(WAIT, task)
+            .await
+            .expect("run returns after shutdown")
+            .expect("run does not panic")
+    }
+
+    /// Fails when the bot called a route the fake does not know.
+    pub fn assert_no_unexpected_calls(&self) {
+        let unexpected: Vec<Recorded> = self
+            .discord
+            .requests()
+            .into_iter()
+            .filter(|r| r.is_rest() && r.status == 404)
+            .collect();
+        assert!(unexpected.is_empty(), "unexpected calls: {unexpected:#?}");
+    }
+}
+
+impl Drop for RunningBot {
+    fn drop(&mut self) {
+        // serenity reconnects forever to a vanished gateway; end it with the test.
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// The bot's configuration: the fake's URL and token, replies not streamed,
+/// then `env` on top.
+pub fn config_for(discord: &FakeDiscord, env: &[(&str, &str)]) -> Config {
+    let mut values: HashMap<String, String> = HashMap::from([
+        ("DISCORD_TOKEN".to_string(), "fake-token".to_string()),
+        ("API_BASE_URL".to_string(), discord.base_url()),
+        ("STREAM_REPLIES".to_string(), "false".to_string()),
+        ("SHUTDOWN_GRACE_SECS".to_string(), "5".to_string()),
+    ]);
+    values.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_env(&values).expect("test configuration is valid")
+}
+
+/// Logs to the test output when RUST_LOG is set (e.g. `serenity=debug,duet=debug`).
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
