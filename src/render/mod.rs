@@ -1,1 +1,63 @@
 //! Pure functions that turn answers into Discord messages.
+//!
+//! [`render_answer`] makes an answer safe and readable (reasoning stripped,
+//! pings defused, citations linked, sources listed); [`split_for_discord`]
+//! then cuts it into messages Discord accepts. Both are deterministic, so the
+//! last edit of a streamed answer equals the non-streamed rendering.
+
+mod char_class;
+mod citations;
+mod cut_points;
+mod markdown;
+mod mentions;
+mod split;
+mod think;
+
+pub use mentions::neutralize_mentions;
+pub use split::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+pub use think::strip_reasoning;
+
+use crate::providers::Source;
+
+/// Renders a complete answer for Discord:
+/// 1. strips `<think>…</think>` reasoning ([`strip_reasoning`]);
+/// 2. outside code, neutralises mentions ([`neutralize_mentions`]) and turns
+///    `[n]` markers into masked links to `sources[n - 1]`
+///    (`[\[1\]](<https://…>)`); markers without a source stay plain text, and
+///    `[1]` in code stays an array index;
+/// 3. closes a code block the answer left open (a truncated answer);
+/// 4. appends a "Sources" list — one line per distinct URL, `<…>`-wrapped so
+///    Discord adds no previews — when there are sources.
+///
+/// The result is trimmed; it may exceed 2000 chars, so pass it to
+/// [`split_for_discord`].
+pub fn render_answer(text: &str, sources: &[Source]) -> String {
+    let answer = strip_reasoning(text);
+    let links = citations::source_links(sources);
+    let body = markdown::rewrite_outside_code(&answer, |prose, out| {
+        citations::link_markers(&mentions::neutralize_prose(prose), &links, out);
+    });
+    let mut body = body.trim().to_string();
+    markdown::close_open_fence(&mut body);
+    match citations::sources_list(sources, &links) {
+        Some(list) if body.is_empty() => list,
+        Some(list) => format!("{body}\n\n{list}"),
+        None => body,
+    }
+}
+
+/// Renders a streamed answer so far, for the intermediate edits. It is
+/// [`render_answer`] except that text which is only the beginning of a
+/// `<think>` tag renders as nothing, so a reasoning model's trace never
+/// flashes up. An unfinished code block is closed, as in a final answer.
+/// Once the stream ends, `render_partial_answer(full)` equals
+/// `render_answer(full)` (unless the whole answer is `<th` or the like).
+pub fn render_partial_answer(text: &str, sources: &[Source]) -> String {
+    if think::is_partial_open_tag(text) {
+        return String::new();
+    }
+    render_answer(text, sources)
+}
+
+#[cfg(test)]
+mod tests;
