@@ -1,52 +1,63 @@
 //! Pure functions that turn answers into Discord messages.
 //!
-//! TEMPORARY (discord branch): a minimal `split_for_discord` so the Discord
-//! frontend compiles and can be tested; the real, code-fence-aware splitter
-//! from the render branch replaces this file on merge.
+//! [`render_answer`] makes an answer safe and readable (reasoning stripped,
+//! pings defused, citations linked, sources listed); [`split_for_discord`]
+//! then cuts it into messages Discord accepts. Both are deterministic, so the
+//! last edit of a streamed answer equals the non-streamed rendering.
 
-/// The most characters (Unicode code points) one Discord message may hold.
-pub const DISCORD_MESSAGE_LIMIT: usize = 2000;
+mod char_class;
+mod citations;
+mod cut_points;
+mod markdown;
+mod mentions;
+mod split;
+mod think;
 
-/// Splits `text` into pieces of at most `limit` characters, preferring to cut
-/// after a newline. Empty or whitespace-only text gives no pieces.
-pub fn split_for_discord(text: &str, limit: usize) -> Vec<String> {
-    let limit = limit.max(1);
-    let mut pieces = Vec::new();
-    let mut rest = text.trim_end();
-    while !rest.is_empty() {
-        let cut = cut_point(rest, limit);
-        let (piece, tail) = rest.split_at(cut);
-        if !piece.trim().is_empty() {
-            pieces.push(piece.trim_end().to_string());
-        }
-        rest = tail.trim_start_matches('\n');
+pub use mentions::neutralize_mentions;
+pub use split::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+pub use think::strip_reasoning;
+
+use crate::providers::Source;
+
+/// Renders a complete answer for Discord:
+/// 1. strips `<think>…</think>` reasoning ([`strip_reasoning`]);
+/// 2. outside code, neutralises mentions ([`neutralize_mentions`]) and turns
+///    `[n]` markers into masked links to `sources[n - 1]`
+///    (`[\[1\]](<https://…>)`); markers without a source stay plain text, and
+///    `[1]` in code stays an array index;
+/// 3. closes a code block the answer left open (a truncated answer);
+/// 4. appends a "Sources" list — one line per distinct URL, `<…>`-wrapped so
+///    Discord adds no previews — when there are sources.
+///
+/// The result is trimmed; it may exceed 2000 chars, so pass it to
+/// [`split_for_discord`].
+pub fn render_answer(text: &str, sources: &[Source]) -> String {
+    let answer = strip_reasoning(text);
+    let links = citations::source_links(sources);
+    let body = markdown::rewrite_outside_code(&answer, |prose, out| {
+        citations::link_markers(&mentions::neutralize_prose(prose), &links, out);
+    });
+    let mut body = body.trim().to_string();
+    markdown::close_open_fence(&mut body);
+    match citations::sources_list(sources, &links) {
+        Some(list) if body.is_empty() => list,
+        Some(list) => format!("{body}\n\n{list}"),
+        None => body,
     }
-    pieces
 }
 
-/// Byte index where the first piece of `text` ends.
-fn cut_point(text: &str, limit: usize) -> usize {
-    let Some((hard, _)) = text.char_indices().nth(limit) else {
-        return text.len();
-    };
-    match text[..hard].rfind('\n') {
-        Some(newline) if newline > 0 => newline + 1,
-        _ => hard,
+/// Renders a streamed answer so far, for the intermediate edits. It is
+/// [`render_answer`] except that text which is only the beginning of a
+/// `<think>` tag renders as nothing, so a reasoning model's trace never
+/// flashes up. An unfinished code block is closed, as in a final answer.
+/// Once the stream ends, `render_partial_answer(full)` equals
+/// `render_answer(full)` (unless the whole answer is `<th` or the like).
+pub fn render_partial_answer(text: &str, sources: &[Source]) -> String {
+    if think::is_partial_open_tag(text) {
+        return String::new();
     }
+    render_answer(text, sources)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_text_stays_whole_and_long_text_fits_the_limit() {
-        assert_eq!(split_for_discord("hello", 2000), vec!["hello"]);
-        assert!(split_for_discord("  \n", 2000).is_empty());
-        let text = "é".repeat(4500);
-        let pieces = split_for_discord(&text, 2000);
-        assert_eq!(pieces.len(), 3);
-        assert!(pieces.iter().all(|p| p.chars().count() <= 2000));
-        assert_eq!(pieces.concat(), text);
-    }
-}
+mod tests;
