@@ -12,11 +12,21 @@ fn main() -> ExitCode {
         Some(Command::CheckConfig) => cli::check_config(&cli, &env),
         Some(Command::Ask(args)) => cli::ask(&cli, args, &env),
         Some(Command::Route(args)) => cli::route(&cli, args, &env),
-        None => {
-            eprintln!(
-                "duet: the Discord bot (`duet run`) is not built yet; try `duet check-config`"
-            );
-            ExitCode::from(2)
+        Some(Command::Chat(args)) => {
+            let user = args
+                .user
+                .clone()
+                .or_else(|| env.get("USER").cloned())
+                .unwrap_or_else(|| "terminal".into());
+            runtime().block_on(cli::chat(&cli, &env, &user, args.verbose))
         }
+        Some(Command::Run) | None => runtime().block_on(cli::run(&cli, &env)),
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
 }

@@ -8,8 +8,7 @@ use crate::providers::ErrorKind;
 pub const QUEUE_FULL: &str =
     "⏳ I'm still working on your earlier messages — send this one again once I've replied.";
 pub const BUSY: &str = "🚦 I'm very busy right now — please try again in a minute.";
-pub const BUDGET_SPENT: &str =
-    "🪙 You've used today's token budget — it resets at midnight UTC.";
+pub const BUDGET_SPENT: &str = "🪙 You've used today's token budget — it resets at midnight UTC.";
 pub const SHUTTING_DOWN: &str = "🔧 I'm restarting — please send that again in a minute.";
 pub const INTERRUPTED: &str =
     "🔧 I had to restart before I could finish your answer — please ask again in a minute.";
@@ -27,16 +26,25 @@ pub const WEB_SEARCH_UNAVAILABLE_NOTE: &str =
 /// "⏱️ You're sending messages quickly — try again in 12 s."
 pub fn rate_limited(wait: Duration) -> String {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    format!("⏱️ You're sending messages quickly — try again in {} s.", secs.max(1))
+    format!(
+        "⏱️ You're sending messages quickly — try again in {} s.",
+        secs.max(1)
+    )
 }
 
 /// The message for a provider failure of this kind.
 pub fn provider_failed(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Timeout => "⏱️ The AI service took too long to answer — please try again.",
-        ErrorKind::RateLimited => "🚦 The AI service is rate-limiting me — please try again in a minute.",
-        ErrorKind::Overloaded => "🔥 The AI service is overloaded right now — please try again shortly.",
-        ErrorKind::QuotaExhausted => "🔌 The AI service's credit is used up — please tell the bot's admin.",
+        ErrorKind::RateLimited => {
+            "🚦 The AI service is rate-limiting me — please try again in a minute."
+        }
+        ErrorKind::Overloaded => {
+            "🔥 The AI service is overloaded right now — please try again shortly."
+        }
+        ErrorKind::QuotaExhausted => {
+            "🔌 The AI service's credit is used up — please tell the bot's admin."
+        }
         ErrorKind::Unauthorized | ErrorKind::EndpointRetired => {
             "🔑 The AI service rejected the bot's setup — please tell the bot's admin."
         }
@@ -60,18 +68,33 @@ mod tests {
             rate_limited(Duration::from_millis(11_200)),
             "⏱️ You're sending messages quickly — try again in 12 s."
         );
-        assert_eq!(rate_limited(Duration::ZERO), "⏱️ You're sending messages quickly — try again in 1 s.");
+        assert_eq!(
+            rate_limited(Duration::ZERO),
+            "⏱️ You're sending messages quickly — try again in 1 s."
+        );
     }
 
     #[test]
     fn every_message_has_at_most_one_emoji_and_stays_short() {
         let mut all = vec![
-            QUEUE_FULL, BUSY, BUDGET_SPENT, SHUTTING_DOWN, INTERRUPTED, MEMORY_UNAVAILABLE, RESET_DONE,
-            FORGET_DONE, BOTH_DOWN, EMPTY_MESSAGE, WEB_SEARCH_UNAVAILABLE_NOTE,
+            QUEUE_FULL,
+            BUSY,
+            BUDGET_SPENT,
+            SHUTTING_DOWN,
+            INTERRUPTED,
+            MEMORY_UNAVAILABLE,
+            RESET_DONE,
+            FORGET_DONE,
+            BOTH_DOWN,
+            EMPTY_MESSAGE,
+            WEB_SEARCH_UNAVAILABLE_NOTE,
         ];
         all.extend(ErrorKind::ALL.iter().map(|kind| provider_failed(*kind)));
         for text in all {
-            let emoji = text.chars().filter(|c| (*c as u32) >= 0x2300 && !matches!(c, '—' | '’')).count();
+            let emoji = text
+                .chars()
+                .filter(|c| (*c as u32) >= 0x2300 && !matches!(c, '—' | '’'))
+                .count();
             assert!(emoji <= 2, "{text}"); // an emoji may carry a variation selector
             assert!(text.chars().count() <= 120, "{text}");
         }

@@ -151,7 +151,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_and_other_text_is_kept() {
-        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 20, 5, 0).unwrap();
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 20, 5, 0)
+            .unwrap();
         assert_eq!(
             system_message("Today is {date}, {time}. 100% {unknown}", now),
             "Today is Sunday, 22 November 2026, 20:05 UTC. 100% {unknown}"

@@ -19,7 +19,9 @@ use super::limits::{Admission, UserLimiter};
 use super::memory::Memory;
 use super::router::RouterConfig;
 use super::turn::{TurnError, TurnRunner};
-use super::{ConversationKey, Conversations, Incoming, Outcome, ProviderStatus, StatusReport, messages};
+use super::{
+    ConversationKey, Conversations, Incoming, Outcome, ProviderStatus, StatusReport, messages,
+};
 use crate::config::Config;
 use crate::metric_names as names;
 use crate::providers::Providers;
@@ -71,7 +73,11 @@ impl ChatService {
     }
 
     fn runtime(&self) -> Arc<Runtime> {
-        self.inner.runtime.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .runtime
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -91,7 +97,11 @@ impl ChatService {
     pub fn reconfigure(&self, config: Arc<Config>, providers: Arc<Providers>) {
         let current = self.runtime();
         let next = Runtime::build(config, providers, Some(&current));
-        *self.inner.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        *self
+            .inner
+            .runtime
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
     }
 
     /// Stops taking messages and waits up to `grace` for turns in flight;
@@ -100,9 +110,14 @@ impl ChatService {
     pub async fn drain(&self, grace: Duration) -> bool {
         self.inner.accepting.store(false, Ordering::SeqCst);
         self.inner.in_flight.close();
-        let finished = tokio::time::timeout(grace, self.inner.in_flight.wait()).await.is_ok();
+        let finished = tokio::time::timeout(grace, self.inner.in_flight.wait())
+            .await
+            .is_ok();
         if !finished {
-            warn!(in_flight = self.inner.in_flight.len(), "grace period over; interrupting turns");
+            warn!(
+                in_flight = self.inner.in_flight.len(),
+                "grace period over; interrupting turns"
+            );
             self.inner.interrupt.cancel();
             self.inner.in_flight.wait().await;
         }
@@ -138,13 +153,19 @@ impl ChatService {
             .retain(|_, queue| Arc::strong_count(queue) > 1 || queue.lock.try_lock().is_err());
         runtime.limiter.retain_recent();
         if let Some(ttl) = runtime.config.memory.ttl {
-            match self.inner.memory.prune_idle(ttl, chrono::Utc::now().timestamp()).await {
+            match self
+                .inner
+                .memory
+                .prune_idle(ttl, chrono::Utc::now().timestamp())
+                .await
+            {
                 Ok(0) => {}
                 Ok(pruned) => info!(pruned, "pruned idle conversations"),
                 Err(error) => warn!(%error, "could not prune idle conversations"),
             }
         }
-        metrics::gauge!(names::MEMORY_CACHE_CONVERSATIONS).set(self.inner.memory.cached_conversations() as f64);
+        metrics::gauge!(names::MEMORY_CACHE_CONVERSATIONS)
+            .set(self.inner.memory.cached_conversations() as f64);
         if let Ok(stored) = self.inner.memory.conversation_count().await {
             metrics::gauge!(names::CONVERSATIONS_STORED).set(stored as f64);
         }
@@ -152,7 +173,10 @@ impl ChatService {
 
     /// Messages waiting behind the turn in progress in this conversation.
     pub fn queued(&self, key: &ConversationKey) -> usize {
-        self.inner.queues.get(key).map_or(0, |queue| queue.waiting.load(Ordering::SeqCst))
+        self.inner
+            .queues
+            .get(key)
+            .map_or(0, |queue| queue.waiting.load(Ordering::SeqCst))
     }
 
     fn queue(&self, key: &ConversationKey) -> Arc<ConversationQueue> {
@@ -166,9 +190,12 @@ impl ChatService {
         }
         match runtime.limiter.admit(&message.user_id) {
             Admission::Allowed => {}
-            Admission::Notify(wait) => return Some(rejected("rate_limited", messages::rate_limited(wait))),
+            Admission::Notify(wait) => {
+                return Some(rejected("rate_limited", messages::rate_limited(wait)));
+            }
             Admission::Quiet => {
-                metrics::counter!(names::MESSAGES_REJECTED, "reason" => "rate_limited").increment(1);
+                metrics::counter!(names::MESSAGES_REJECTED, "reason" => "rate_limited")
+                    .increment(1);
                 return Some(Outcome::Silent);
             }
         }
@@ -176,8 +203,15 @@ impl ChatService {
         if budget == 0 {
             return None;
         }
-        match self.inner.memory.tokens_used(&message.user_id, &today()).await {
-            Ok(used) if used >= budget => Some(rejected("budget", messages::BUDGET_SPENT.to_string())),
+        match self
+            .inner
+            .memory
+            .tokens_used(&message.user_id, &today())
+            .await
+        {
+            Ok(used) if used >= budget => {
+                Some(rejected("budget", messages::BUDGET_SPENT.to_string()))
+            }
             Ok(_) => None,
             Err(error) => {
                 warn!(%error, "could not read the token budget; letting the message through");
@@ -195,7 +229,8 @@ impl ChatService {
         let config = &runtime.config;
         let key = ConversationKey::new(config.memory.scope, &message.user_id, &message.channel_id);
         let queue = self.queue(&key);
-        if queue.waiting.fetch_add(1, Ordering::SeqCst) >= config.limits.max_queued_per_conversation {
+        if queue.waiting.fetch_add(1, Ordering::SeqCst) >= config.limits.max_queued_per_conversation
+        {
             queue.waiting.fetch_sub(1, Ordering::SeqCst);
             return rejected("queue_full", messages::QUEUE_FULL.to_string());
         }
@@ -231,7 +266,10 @@ impl Runtime {
             _ => Arc::new(UserLimiter::new(&config.limits)),
         };
         let turns = match previous {
-            Some(previous) if previous.config.limits.max_concurrent_turns == config.limits.max_concurrent_turns => {
+            Some(previous)
+                if previous.config.limits.max_concurrent_turns
+                    == config.limits.max_concurrent_turns =>
+            {
                 previous.turns.clone()
             }
             _ => Arc::new(Semaphore::new(config.limits.max_concurrent_turns)),
@@ -282,7 +320,12 @@ impl Conversations for ChatService {
             return outcome;
         }
         let turn = self.handle_admitted(runtime, message, progress);
-        let outcome = self.inner.in_flight.track_future(turn).instrument(span.clone()).await;
+        let outcome = self
+            .inner
+            .in_flight
+            .track_future(turn)
+            .instrument(span.clone())
+            .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         metrics::histogram!(names::TURN_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
         outcome
@@ -330,7 +373,12 @@ impl Conversations for ChatService {
         let tokens_left_today = if budget == 0 {
             None
         } else {
-            let used = self.inner.memory.tokens_used(user_id, &today()).await.unwrap_or(0);
+            let used = self
+                .inner
+                .memory
+                .tokens_used(user_id, &today())
+                .await
+                .unwrap_or(0);
             Some(budget.saturating_sub(used))
         };
         StatusReport {

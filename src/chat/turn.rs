@@ -28,7 +28,10 @@ pub(super) enum TurnError {
     #[error("{0}")]
     Provider(ProviderError),
     #[error("both providers failed: {first}; then {second}")]
-    BothFailed { first: ProviderError, second: ProviderError },
+    BothFailed {
+        first: ProviderError,
+        second: ProviderError,
+    },
 }
 
 impl TurnError {
@@ -66,16 +69,25 @@ impl TurnRunner<'_> {
         };
         let span = Span::current();
         span.record("route", route.provider.as_str());
-        metrics::counter!(names::ROUTE_DECISIONS, "provider" => route.provider.as_str()).increment(1);
+        metrics::counter!(names::ROUTE_DECISIONS, "provider" => route.provider.as_str())
+            .increment(1);
 
         let config = &self.runtime.config;
         let system = system_message(&config.prompt.system_message, chrono::Utc::now());
-        let prompt = build_prompt(&system, &history, &route.question, config.prompt.prompt_budget());
+        let prompt = build_prompt(
+            &system,
+            &history,
+            &route.question,
+            config.prompt.prompt_budget(),
+        );
         let request = CompletionRequest {
             messages: prompt,
             user_hash: Some(user_hash(&message.user_id)),
         };
-        let reply = match self.ask_with_fallback(route.provider, &request, progress).await {
+        let reply = match self
+            .ask_with_fallback(route.provider, &request, progress)
+            .await
+        {
             Ok(reply) => reply,
             Err(error) => {
                 warn!(%error, user = %message.user_id, "turn failed");
@@ -83,7 +95,8 @@ impl TurnRunner<'_> {
             }
         };
         span.record("provider", reply.completion.provider.as_str());
-        self.store(message, &route, &request, &reply.completion).await;
+        self.store(message, &route, &request, &reply.completion)
+            .await;
         let mut rendered = render::render_answer(&reply.completion.text, &reply.completion.sources);
         if let Some(note) = reply.note {
             rendered.push_str("\n\n");
@@ -111,15 +124,24 @@ impl TurnRunner<'_> {
                     && available(ProviderKind::Perplexity)
                     && says_it_cannot_browse(&completion.text);
                 if !reroute {
-                    return Ok(Reply { completion, note: None });
+                    return Ok(Reply {
+                        completion,
+                        note: None,
+                    });
                 }
                 info!("openai cannot browse; re-asking perplexity");
                 metrics::counter!(names::REROUTES).increment(1);
                 match self.ask(ProviderKind::Perplexity, request, progress).await {
-                    Ok(web) => Ok(Reply { completion: web, note: None }),
+                    Ok(web) => Ok(Reply {
+                        completion: web,
+                        note: None,
+                    }),
                     Err(error) => {
                         warn!(%error, "re-asking perplexity failed; keeping openai's answer");
-                        Ok(Reply { completion, note: None })
+                        Ok(Reply {
+                            completion,
+                            note: None,
+                        })
                     }
                 }
             }
@@ -133,7 +155,8 @@ impl TurnRunner<'_> {
                 match self.ask(other, request, progress).await {
                     Ok(completion) => Ok(Reply {
                         completion,
-                        note: (primary == ProviderKind::Perplexity).then_some(messages::WEB_SEARCH_UNAVAILABLE_NOTE),
+                        note: (primary == ProviderKind::Perplexity)
+                            .then_some(messages::WEB_SEARCH_UNAVAILABLE_NOTE),
                     }),
                     Err(second) => Err(TurnError::BothFailed { first, second }),
                 }
@@ -147,7 +170,11 @@ impl TurnRunner<'_> {
         request: &CompletionRequest,
         progress: Option<&watch::Sender<String>>,
     ) -> Result<Completion, ProviderError> {
-        let client = self.runtime.providers.get(kind).expect("routes only name available providers");
+        let client = self
+            .runtime
+            .providers
+            .get(kind)
+            .expect("routes only name available providers");
         let Some(progress) = progress else {
             return client.complete(request).await;
         };
@@ -158,12 +185,12 @@ impl TurnRunner<'_> {
             while let Some(delta) = received.recv().await {
                 text.push_str(&delta);
                 if last.elapsed() >= PROGRESS_EVERY {
-                    progress.send_replace(render::render_answer(&text, &[]));
+                    progress.send_replace(render::render_partial_answer(&text, &[]));
                     last = tokio::time::Instant::now();
                 }
             }
             if !text.is_empty() {
-                progress.send_replace(render::render_answer(&text, &[]));
+                progress.send_replace(render::render_partial_answer(&text, &[]));
             }
         };
         let (result, ()) = tokio::join!(client.stream(request, deltas), publish);
@@ -172,7 +199,13 @@ impl TurnRunner<'_> {
 
     /// Stores the turn and counts its tokens; a storage failure is logged,
     /// the user still gets the answer.
-    async fn store(&self, message: &Incoming, route: &Route, request: &CompletionRequest, completion: &Completion) {
+    async fn store(
+        &self,
+        message: &Incoming,
+        route: &Route,
+        request: &CompletionRequest,
+        completion: &Completion,
+    ) {
         let answer = render::strip_reasoning(&completion.text);
         let turn = Turn {
             user_id: message.user_id.clone(),
@@ -188,15 +221,25 @@ impl TurnRunner<'_> {
         if self.runtime.config.limits.user_daily_tokens == 0 {
             return;
         }
-        let tokens = completion.usage.map_or_else(|| estimate_tokens(request, completion), |u| u.total());
-        if let Err(error) = self.memory.add_tokens(&message.user_id, &today(), tokens).await {
+        let tokens = completion
+            .usage
+            .map_or_else(|| estimate_tokens(request, completion), |u| u.total());
+        if let Err(error) = self
+            .memory
+            .add_tokens(&message.user_id, &today(), tokens)
+            .await
+        {
             warn!(%error, "could not record token usage");
         }
     }
 }
 
 fn estimate_tokens(request: &CompletionRequest, completion: &Completion) -> u64 {
-    let prompt: usize = request.messages.iter().map(|m: &ChatMessage| count_tokens(&m.content)).sum();
+    let prompt: usize = request
+        .messages
+        .iter()
+        .map(|m: &ChatMessage| count_tokens(&m.content))
+        .sum();
     (prompt + count_tokens(&completion.text)) as u64
 }
 

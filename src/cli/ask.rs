@@ -88,7 +88,10 @@ async fn run(config: &Config, args: &AskArgs) -> ExitCode {
     };
     let request = CompletionRequest {
         messages: vec![
-            ChatMessage::new(Role::System, system_message(&config.prompt.system_message, chrono::Utc::now())),
+            ChatMessage::new(
+                Role::System,
+                system_message(&config.prompt.system_message, chrono::Utc::now()),
+            ),
             ChatMessage::new(Role::User, question),
         ],
         user_hash: None,

@@ -20,21 +20,30 @@ pub struct Started {
 }
 
 /// Loads and checks the configuration for `purpose` and starts logging.
-pub fn configure(cli: &Cli, env: &HashMap<String, String>, purpose: Purpose) -> Result<(Config, LogFile), ExitCode> {
+pub fn configure(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    purpose: Purpose,
+) -> Result<(Config, LogFile), ExitCode> {
     let config = load_or_report(cli, env)?;
     if let Err(errors) = config.require(purpose) {
         report(&errors);
         return Err(ExitCode::from(2));
     }
-    let log_file = logging::init(&config.logging, env.get("RUST_LOG").map(String::as_str)).map_err(|error| {
-        eprintln!("cannot open LOG_FILE: {error}");
-        ExitCode::from(2)
-    })?;
+    let log_file = logging::init(&config.logging, env.get("RUST_LOG").map(String::as_str))
+        .map_err(|error| {
+            eprintln!("cannot open LOG_FILE: {error}");
+            ExitCode::from(2)
+        })?;
     Ok((config, log_file))
 }
 
 /// Builds providers (and warms them up), opens memory and the pipeline.
-pub async fn start(cli: &Cli, env: &HashMap<String, String>, purpose: Purpose) -> Result<Started, ExitCode> {
+pub async fn start(
+    cli: &Cli,
+    env: &HashMap<String, String>,
+    purpose: Purpose,
+) -> Result<Started, ExitCode> {
     let (config, log_file) = configure(cli, env, purpose)?;
     let config = Arc::new(config);
     let providers = Providers::from_config(&config).map_err(|error| {
@@ -42,10 +51,18 @@ pub async fn start(cli: &Cli, env: &HashMap<String, String>, purpose: Purpose) -
         ExitCode::from(2)
     })?;
     providers.warm_up().await;
-    let memory = Memory::open(&config.memory, config.orchestrator.max_history).map_err(|error| {
-        eprintln!("cannot open conversation memory at {}: {error}", config.memory.database_path.display());
-        ExitCode::from(2)
-    })?;
+    let memory =
+        Memory::open(&config.memory, config.orchestrator.max_history).map_err(|error| {
+            eprintln!(
+                "cannot open conversation memory at {}: {error}",
+                config.memory.database_path.display()
+            );
+            ExitCode::from(2)
+        })?;
     let service = ChatService::new(config.clone(), Arc::new(providers), memory);
-    Ok(Started { config, service, log_file })
+    Ok(Started {
+        config,
+        service,
+        log_file,
+    })
 }

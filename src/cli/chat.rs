@@ -69,7 +69,9 @@ pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose:
         print_outcome(&outcome, verbose);
         prompt();
     }
-    service.drain(started.config.orchestrator.shutdown_grace).await;
+    service
+        .drain(started.config.orchestrator.shutdown_grace)
+        .await;
     ExitCode::SUCCESS
 }
 
@@ -114,6 +116,9 @@ mod tests {
         assert_eq!(parse("/forget"), Line::Forget);
         assert_eq!(parse("/quit"), Line::Quit);
         assert_eq!(parse("   "), Line::Empty);
-        assert_eq!(parse("what is /reset for?"), Line::Message("what is /reset for?"));
+        assert_eq!(
+            parse("what is /reset for?"),
+            Line::Message("what is /reset for?")
+        );
     }
 }

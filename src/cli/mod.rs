@@ -1,8 +1,11 @@
 //! The command line: `duet [--config PATH] <command>`.
 
 mod ask;
+mod bootstrap;
+mod chat;
 mod check_config;
 mod route;
+mod run;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,8 +16,10 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigErrors};
 
 pub use ask::{AskArgs, ask, format_sources};
+pub use chat::{TERMINAL_CHANNEL, chat};
 pub use check_config::check_config;
 pub use route::{NO_PROVIDER_NOTE, RouteArgs, route};
+pub use run::run;
 
 /// duet — a Discord bot for conversation (OpenAI) and web answers (Perplexity).
 #[derive(Debug, Parser)]
@@ -29,12 +34,27 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Discord bot (the default).
+    Run,
+    /// Talk to the bot in the terminal, on the same pipeline and memory.
+    Chat(ChatArgs),
     /// Validate the configuration and print the effective values with their sources.
     CheckConfig,
     /// Ask one question through a provider and print the answer with its sources.
     Ask(AskArgs),
     /// Show which provider would answer a message, and why.
     Route(RouteArgs),
+}
+
+/// `duet chat` options.
+#[derive(Debug, clap::Args)]
+pub struct ChatArgs {
+    /// Whose conversation to continue (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Also show why each message went to its provider.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 /// The process environment as a map (configuration reads it, tests inject their own).

@@ -2,7 +2,7 @@
 //! report, 200 or 503), `/health/live`, `/health/ready` and `/metrics`
 //! (Prometheus text). Requests to it are not counted in the metrics.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde::Serialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::chat::ChatService;
+use crate::discord::{DiscordStatus, DiscordStatusSnapshot};
 use crate::metric_names as names;
 
 pub const HEALTH_PATH: &str = "/health";
@@ -23,33 +23,23 @@ pub const LIVE_PATH: &str = "/health/live";
 pub const READY_PATH: &str = "/health/ready";
 pub const METRICS_PATH: &str = "/metrics";
 
-/// What the Discord frontend reports about its gateway connection.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DiscordHealth {
-    pub connected_shards: u32,
-    pub total_shards: u32,
-    pub gateway_latency_ms: Option<u64>,
-    pub guilds: usize,
-}
-
 /// Shared state behind the health routes.
 #[derive(Clone)]
 pub struct HealthState {
     pub started: Instant,
     pub service: ChatService,
     /// `None` when no Discord frontend runs (terminal use, tests).
-    pub discord: Option<Arc<RwLock<DiscordHealth>>>,
+    pub discord: Option<Arc<DiscordStatus>>,
     pub metrics: Option<PrometheusHandle>,
 }
 
 impl HealthState {
-    fn discord(&self) -> Option<DiscordHealth> {
-        let discord = self.discord.as_ref()?;
-        Some(discord.read().unwrap_or_else(|e| e.into_inner()).clone())
+    async fn discord(&self) -> Option<DiscordStatusSnapshot> {
+        Some(self.discord.as_ref()?.snapshot().await)
     }
 
-    fn gateway_connected(&self) -> bool {
-        self.discord().is_none_or(|d| d.connected_shards > 0)
+    async fn gateway_connected(&self) -> bool {
+        self.discord().await.is_none_or(|d| d.is_ready())
     }
 
     fn provider_usable(&self) -> bool {
@@ -59,11 +49,16 @@ impl HealthState {
 
 /// Installs the global Prometheus recorder with latency buckets in seconds.
 pub fn install_metrics() -> Option<PrometheusHandle> {
-    let buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+    let buckets = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+    ];
     let mut builder = PrometheusBuilder::new();
     for name in names::HISTOGRAMS {
         builder = builder
-            .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Full(name.to_string()), &buckets)
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(name.to_string()),
+                &buckets,
+            )
             .expect("non-empty buckets");
     }
     match builder.install_recorder() {
@@ -93,7 +88,9 @@ impl HealthServer {
         state: HealthState,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, Self::router(state)).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, Self::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 
@@ -106,24 +103,32 @@ async fn health(State(state): State<HealthState>) -> Response {
         .filter_map(|kind| providers.get(kind))
         .map(|client| {
             let pool = serde_json::to_value(client.stats()).unwrap_or_default();
-            (client.kind().to_string(), json!({ "model": client.model(), "pool": pool }))
+            (
+                client.kind().to_string(),
+                json!({ "model": client.model(), "pool": pool }),
+            )
         })
         .collect();
-    let healthy = state.gateway_connected() && state.provider_usable();
+    let discord = state.discord().await;
+    let healthy = discord.as_ref().is_none_or(|d| d.is_ready()) && state.provider_usable();
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
         "mode": config.mode().map_or("none", |m| m.as_str()),
         "uptime_secs": state.started.elapsed().as_secs(),
         "turns_in_flight": state.service.turns_in_flight(),
-        "discord": state.discord(),
+        "discord": discord,
         "providers": pools,
     });
-    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn ready(State(state): State<HealthState>) -> Response {
-    if state.gateway_connected() && state.provider_usable() {
+    if state.gateway_connected().await && state.provider_usable() {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
@@ -136,7 +141,10 @@ async fn metrics_text(State(state): State<HealthState>) -> Response {
     };
     handle.run_upkeep();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         handle.render(),
     )
         .into_response()

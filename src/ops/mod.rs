@@ -6,7 +6,7 @@ mod reload;
 mod signals;
 
 pub use health::{
-    DiscordHealth, HEALTH_PATH, HealthServer, HealthState, LIVE_PATH, METRICS_PATH, READY_PATH, install_metrics,
+    HEALTH_PATH, HealthServer, HealthState, LIVE_PATH, METRICS_PATH, READY_PATH, install_metrics,
 };
 pub use reload::{RESTART_ONLY_KEYS, Reloader};
 pub use signals::{Signal, signals};

@@ -47,18 +47,27 @@ pub struct Reloader {
 
 impl Reloader {
     /// Watches the file; returns a channel that fires on every change.
-    pub fn watch_file(path: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::UnboundedReceiver<()>)> {
+    pub fn watch_file(
+        path: &Path,
+    ) -> notify::Result<(notify::RecommendedWatcher, mpsc::UnboundedReceiver<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let file_name = path.file_name().map(ToOwned::to_owned);
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let Ok(event) = event else { return };
-            let ours = event.paths.iter().any(|p| p.file_name() == file_name.as_deref());
-            if ours && (event.kind.is_modify() || event.kind.is_create()) {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                let Ok(event) = event else { return };
+                let ours = event
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name() == file_name.as_deref());
+                if ours && (event.kind.is_modify() || event.kind.is_create()) {
+                    let _ = tx.send(());
+                }
+            })?;
         // Watch the directory: editors replace the file rather than write in place.
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         watcher.watch(dir, RecursiveMode::NonRecursive)?;
         Ok((watcher, rx))
     }
@@ -80,7 +89,10 @@ impl Reloader {
         if changes.is_empty() {
             return false;
         }
-        for key in RESTART_ONLY_KEYS.iter().filter(|key| changes.iter().any(|c| c.starts_with(&format!("{key}:")))) {
+        for key in RESTART_ONLY_KEYS
+            .iter()
+            .filter(|key| changes.iter().any(|c| c.starts_with(&format!("{key}:"))))
+        {
             warn!(key, "this setting changes only after a restart");
         }
         let providers = match Providers::from_config(&new) {
@@ -99,7 +111,7 @@ impl Reloader {
     }
 
     /// Reloads on every file change (debounced) until the channel closes.
-    pub async fn run(self, mut changes: mpsc::UnboundedReceiver<()>) {
+    pub async fn run(self: Arc<Self>, mut changes: mpsc::UnboundedReceiver<()>) {
         while changes.recv().await.is_some() {
             tokio::time::sleep(SETTLE).await;
             while changes.try_recv().is_ok() {}

@@ -1,0 +1,170 @@
+//! `duet run`: the Discord bot, with its health server, live reload of the
+//! INI file (on change and on SIGHUP) and graceful shutdown on SIGTERM/SIGINT.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::Cli;
+use super::bootstrap::{Started, start};
+use crate::chat::ChatService;
+use crate::config::{Config, Purpose};
+use crate::discord::{self, DiscordStatus};
+use crate::logging::LogFile;
+use crate::ops::{HealthServer, HealthState, Reloader, Signal, install_metrics, signals};
+
+/// Exit status when a second signal cuts the graceful shutdown short.
+const EXIT_INTERRUPTED: i32 = 130;
+
+pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
+    let metrics = install_metrics();
+    let process_started = std::time::Instant::now();
+    let Started {
+        config,
+        service,
+        log_file,
+    } = match start(cli, env, Purpose::Run).await {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let shutdown = CancellationToken::new();
+    let discord_status = DiscordStatus::new();
+    let health = if config.health.enabled {
+        let state = HealthState {
+            started: process_started,
+            service: service.clone(),
+            discord: Some(discord_status.clone()),
+            metrics,
+        };
+        match serve_health(&config, state, &shutdown).await {
+            Ok(task) => Some(task),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    let housekeeping = service.spawn_housekeeping();
+    let (published, config_updates) = watch::channel(config.clone());
+    let reloader = config.file.clone().map(|path| {
+        Arc::new(Reloader {
+            path,
+            env: env.clone(),
+            service: service.clone(),
+            published,
+        })
+    });
+    let _watcher = reloader.as_ref().and_then(watch_config);
+    if let Err(error) = handle_signals(shutdown.clone(), reloader, log_file) {
+        eprintln!("duet: cannot listen for signals: {error}");
+        return ExitCode::from(2);
+    }
+
+    info!(
+        mode = config.mode().map_or("none", |m| m.as_str()),
+        "duet is starting"
+    );
+    let conversations: Arc<ChatService> = Arc::new(service.clone());
+    let result = discord::run(
+        config_updates,
+        conversations,
+        discord_status,
+        shutdown.clone().cancelled_owned(),
+    )
+    .await;
+    shutdown.cancel();
+    service.drain(config.orchestrator.shutdown_grace).await;
+    housekeeping.abort();
+    if let Some(health) = health {
+        // The health server stops with the shutdown token; its result no longer matters.
+        let _ = health.await;
+    }
+    match result {
+        Ok(()) => {
+            info!("duet stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            error!(%error, "the Discord client failed");
+            eprintln!("duet: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_health(
+    config: &Config,
+    state: HealthState,
+    shutdown: &CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, ExitCode> {
+    let address = (config.health.host.as_str(), config.health.port);
+    let listener = TcpListener::bind(address).await.map_err(|error| {
+        eprintln!(
+            "duet: the health server cannot listen on {}:{} ({error}); change HEALTH_HOST/HEALTH_PORT or set HEALTH_ENABLED=false",
+            config.health.host, config.health.port
+        );
+        ExitCode::from(2)
+    })?;
+    if let Ok(address) = listener.local_addr() {
+        info!(%address, "health server listening");
+    }
+    let stop = shutdown.clone().cancelled_owned();
+    Ok(tokio::spawn(async move {
+        if let Err(error) = HealthServer::serve(listener, state, stop).await {
+            warn!(%error, "health server stopped");
+        }
+    }))
+}
+
+fn watch_config(reloader: &Arc<Reloader>) -> Option<notify::RecommendedWatcher> {
+    match Reloader::watch_file(&reloader.path) {
+        Ok((watcher, changes)) => {
+            tokio::spawn(Arc::clone(reloader).run(changes));
+            Some(watcher)
+        }
+        Err(error) => {
+            warn!(%error, file = %reloader.path.display(), "cannot watch the config file; reload with SIGHUP");
+            None
+        }
+    }
+}
+
+/// First SIGTERM/SIGINT: graceful shutdown; a second one: exit at once.
+/// SIGHUP: reopen the log file and reload the configuration.
+fn handle_signals(
+    shutdown: CancellationToken,
+    reloader: Option<Arc<Reloader>>,
+    log_file: LogFile,
+) -> std::io::Result<()> {
+    let mut received = signals()?;
+    tokio::spawn(async move {
+        while let Some(signal) = received.recv().await {
+            match signal {
+                Signal::Terminate if shutdown.is_cancelled() => {
+                    warn!("second signal: exiting now");
+                    std::process::exit(EXIT_INTERRUPTED);
+                }
+                Signal::Terminate => {
+                    info!("shutting down: finishing turns in flight");
+                    shutdown.cancel();
+                }
+                Signal::Reload => {
+                    if let Err(error) = log_file.reopen() {
+                        warn!(%error, "cannot reopen LOG_FILE");
+                    }
+                    match &reloader {
+                        Some(reloader) => {
+                            reloader.reload().await;
+                        }
+                        None => info!("SIGHUP: no config file to reload"),
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
