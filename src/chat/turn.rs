@@ -90,7 +90,7 @@ impl TurnRunner<'_> {
         {
             Ok(reply) => reply,
             Err(error) => {
-                warn!(%error, user = %message.user_id, "turn failed");
+                warn!(%error, "turn failed");
                 return Err(error);
             }
         };
