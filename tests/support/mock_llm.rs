@@ -83,6 +83,9 @@ pub enum Fault {
     Reset,
     /// Send half the body, wait, send the rest.
     SlowBody(Duration),
+    /// Answer normally, pausing this long before every chunk but the first
+    /// (for SSE: before every event), so a stream takes a while to arrive.
+    Drip(Duration),
     /// Legacy Sonar's 403 `chat_completions_not_available`.
     SonarRetired,
     /// Agent API run that failed, with HTTP 200.
@@ -543,7 +546,7 @@ async fn handle(
             route,
             &json,
             mock.served.fetch_add(1, Ordering::SeqCst) + 1,
-            None,
+            Pace::AtOnce,
             in_flight,
         ),
     };
@@ -676,7 +679,7 @@ fn fault_response(
         }
         Fault::MalformedJson if is_stream(request) => sse_response(
             vec![Bytes::from_static(b"data: {\"choices\": [ not json\n\n")],
-            None,
+            Pace::AtOnce,
             in_flight,
         ),
         Fault::MalformedJson => (
@@ -688,9 +691,12 @@ fn fault_response(
         Fault::TruncatedStream => {
             let mut events = stream_events(route, request, 0);
             events.truncate(events.len() / 2);
-            sse_response(events, None, in_flight)
+            sse_response(events, Pace::AtOnce, in_flight)
         }
-        Fault::SlowBody(delay) => answer(route, request, 0, Some(*delay), in_flight),
+        Fault::SlowBody(delay) => {
+            answer(route, request, 0, Pace::PauseAfterFirst(*delay), in_flight)
+        }
+        Fault::Drip(delay) => answer(route, request, 0, Pace::Drip(*delay), in_flight),
         Fault::Latency(_) | Fault::Reset => unreachable!("handled before"),
     }
 }
@@ -699,16 +705,35 @@ fn is_stream(request: &Value) -> bool {
     request["stream"].as_bool().unwrap_or(false)
 }
 
-/// The normal answer; `slow` splits the body in two with a pause between.
+/// How a body's chunks are spaced in time.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    AtOnce,
+    PauseAfterFirst(Duration),
+    Drip(Duration),
+}
+
+impl Pace {
+    /// The pause before chunk `index`.
+    fn before(self, index: usize) -> Option<Duration> {
+        match self {
+            Pace::PauseAfterFirst(delay) if index == 1 => Some(delay),
+            Pace::Drip(delay) if index > 0 => Some(delay),
+            _ => None,
+        }
+    }
+}
+
+/// The normal answer; a `pace` other than `AtOnce` splits a JSON body in two.
 fn answer(
     route: Route,
     request: &Value,
     counter: u64,
-    slow: Option<Duration>,
+    pace: Pace,
     in_flight: InFlight,
 ) -> Response {
     if route != Route::Models && is_stream(request) {
-        return sse_response(stream_events(route, request, counter), slow, in_flight);
+        return sse_response(stream_events(route, request, counter), pace, in_flight);
     }
     let body = match route {
         Route::OpenAiChat => openai_json(request, counter),
@@ -720,14 +745,14 @@ fn answer(
     }
     .to_string();
     let bytes = Bytes::from(body);
-    let chunks = match slow {
-        Some(_) => vec![
+    let chunks = match pace {
+        Pace::AtOnce => vec![bytes],
+        Pace::PauseAfterFirst(_) | Pace::Drip(_) => vec![
             bytes.slice(..bytes.len() / 2),
             bytes.slice(bytes.len() / 2..),
         ],
-        None => vec![bytes],
     };
-    let mut response = Response::new(chunked_body(chunks, slow, in_flight));
+    let mut response = Response::new(chunked_body(chunks, pace, in_flight));
     response
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
@@ -738,8 +763,8 @@ fn answer(
     response
 }
 
-fn sse_response(events: Vec<Bytes>, slow: Option<Duration>, in_flight: InFlight) -> Response {
-    let mut response = Response::new(chunked_body(events, slow, in_flight));
+fn sse_response(events: Vec<Bytes>, pace: Pace, in_flight: InFlight) -> Response {
+    let mut response = Response::new(chunked_body(events, pace, in_flight));
     response.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("text/event-stream"),
@@ -747,13 +772,11 @@ fn sse_response(events: Vec<Bytes>, slow: Option<Duration>, in_flight: InFlight)
     response
 }
 
-/// A body sent chunk by chunk; with `slow`, a pause after the first chunk.
-fn chunked_body(chunks: Vec<Bytes>, slow: Option<Duration>, in_flight: InFlight) -> Body {
+/// A body sent chunk by chunk, paced by `pace`.
+fn chunked_body(chunks: Vec<Bytes>, pace: Pace, in_flight: InFlight) -> Body {
     let stream =
         futures::stream::iter(chunks.into_iter().enumerate()).then(move |(i, chunk)| async move {
-            if i == 1
-                && let Some(delay) = slow
-            {
+            if let Some(delay) = pace.before(i) {
                 tokio::time::sleep(delay).await;
             }
             Ok::<_, Infallible>(chunk)

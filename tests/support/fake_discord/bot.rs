@@ -1,9 +1,11 @@
 //! Runs duet's Discord frontend (the real serenity client) against a
-//! [`FakeDiscord`], with a scripted pipeline behind it.
+//! [`FakeDiscord`], with any pipeline behind it: the scripted double, or
+//! the real `ChatService`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use duet::chat::Conversations;
 use duet::config::Config;
 use duet::discord::{self, DiscordError, DiscordStatus};
 use tokio::sync::{oneshot, watch};
@@ -12,28 +14,29 @@ use tokio::task::JoinHandle;
 use super::conversations::ScriptedConversations;
 use super::{FakeDiscord, Recorded, WAIT};
 
-pub struct RunningBot {
+pub struct RunningBot<C = ScriptedConversations> {
     pub discord: FakeDiscord,
-    pub pipeline: Arc<ScriptedConversations>,
+    pub pipeline: Arc<C>,
     pub status: Arc<DiscordStatus>,
     config: watch::Sender<Arc<Config>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), DiscordError>>>,
 }
 
-impl RunningBot {
+impl<C: Conversations> RunningBot<C> {
     /// Starts the bot with `env` as configuration (plus the token and the
     /// fake's URL) and waits until it registered its slash commands, which
     /// happens once it is connected.
-    pub async fn start(env: &[(&str, &str)], pipeline: Arc<ScriptedConversations>) -> Self {
+    pub async fn start(env: &[(&str, &str)], pipeline: Arc<C>) -> Self {
         init_tracing();
         let discord = FakeDiscord::start().await;
         let (config, updates) = watch::channel(Arc::new(config_for(&discord, env)));
         let status = DiscordStatus::new();
         let (stop, stopped) = oneshot::channel::<()>();
+        let conversations: Arc<dyn Conversations> = pipeline.clone();
         let task = tokio::spawn(discord::run(
             updates,
-            pipeline.clone(),
+            conversations,
             status.clone(),
             async {
                 let _ = stopped.await;
@@ -85,7 +88,7 @@ impl RunningBot {
     }
 }
 
-impl Drop for RunningBot {
+impl<C> Drop for RunningBot<C> {
     fn drop(&mut self) {
         // serenity reconnects forever to a vanished gateway; end it with the test.
         if let Some(task) = &self.task {
