@@ -77,7 +77,10 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
     )
     .await;
     shutdown.cancel();
-    service.drain(config.orchestrator.shutdown_grace).await;
+    // The grace of the configuration in force now: SHUTDOWN_GRACE_SECS reloads.
+    service
+        .drain(service.config().orchestrator.shutdown_grace)
+        .await;
     housekeeping.abort();
     if let Some(health) = health {
         // The health server stops with the shutdown token; its result no longer matters.

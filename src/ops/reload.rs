@@ -5,9 +5,11 @@
 //! limits, routing, prompts and allowlists apply to the next message.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
@@ -34,6 +36,51 @@ pub const RESTART_ONLY_KEYS: &[&str] = &[
     "LOG_FORMAT",
 ];
 
+/// Size, modification time and inode of the file a path leads to.
+type Fingerprint = (u64, Option<SystemTime>, u64);
+
+/// Which events in the watched directory concern the config file: those
+/// naming it, and any other after which the path leads to a different file.
+/// Kubernetes updates a mounted ConfigMap by swapping a `..data` symlink, so
+/// no event ever names `config.ini` itself.
+struct WatchedFile {
+    path: PathBuf,
+    file_name: Option<OsString>,
+    last: Mutex<Option<Fingerprint>>,
+}
+
+impl WatchedFile {
+    fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            file_name: path.file_name().map(ToOwned::to_owned),
+            last: Mutex::new(fingerprint(path)),
+        }
+    }
+
+    fn changed_by(&self, event: &notify::Event) -> bool {
+        let kind = event.kind;
+        if !(kind.is_modify() || kind.is_create() || kind.is_remove()) {
+            return false;
+        }
+        let names_file = event
+            .paths
+            .iter()
+            .any(|p| p.file_name() == self.file_name.as_deref());
+        let now = fingerprint(&self.path);
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let moved = *last != now;
+        *last = now;
+        names_file || moved
+    }
+}
+
+/// Follows symlinks; `None` while the file is missing.
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok(), metadata.ino()))
+}
+
 /// Several editor writes in a row make one reload.
 const SETTLE: Duration = Duration::from_millis(200);
 
@@ -51,15 +98,10 @@ impl Reloader {
         path: &Path,
     ) -> notify::Result<(notify::RecommendedWatcher, mpsc::UnboundedReceiver<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let file_name = path.file_name().map(ToOwned::to_owned);
+        let file = WatchedFile::new(path);
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                let Ok(event) = event else { return };
-                let ours = event
-                    .paths
-                    .iter()
-                    .any(|p| p.file_name() == file_name.as_deref());
-                if ours && (event.kind.is_modify() || event.kind.is_create()) {
+                if event.is_ok_and(|event| file.changed_by(&event)) {
                     let _ = tx.send(());
                 }
             })?;
@@ -117,5 +159,59 @@ impl Reloader {
             while changes.try_recv().is_ok() {}
             self.reload().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kubelet's update of a mounted ConfigMap: a new versioned
+    /// directory, then the `..data` symlink swapped by a rename.
+    fn swap_configmap(dir: &Path, version: &str, text: &str) {
+        let versioned = dir.join(format!("..{version}"));
+        std::fs::create_dir(&versioned).unwrap();
+        std::fs::write(versioned.join("config.ini"), text).unwrap();
+        let staged = dir.join("..data_tmp");
+        std::os::unix::fs::symlink(format!("..{version}"), &staged).unwrap();
+        std::fs::rename(&staged, dir.join("..data")).unwrap();
+    }
+
+    async fn fires(changes: &mut mpsc::UnboundedReceiver<()>) -> bool {
+        tokio::time::timeout(Duration::from_secs(5), changes.recv())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_configmap_symlink_swap_counts_as_a_change_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        swap_configmap(dir.path(), "v1", "[Limits]\nRATE_LIMIT = 1\n");
+        let path = dir.path().join("config.ini");
+        std::os::unix::fs::symlink("..data/config.ini", &path).unwrap();
+        let (_watcher, mut changes) = Reloader::watch_file(&path).unwrap();
+
+        swap_configmap(dir.path(), "v2", "[Limits]\nRATE_LIMIT = 2\n");
+        assert!(fires(&mut changes).await);
+    }
+
+    #[tokio::test]
+    async fn writes_to_other_files_in_the_directory_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.ini");
+        std::fs::write(&path, "[Limits]\nRATE_LIMIT = 1\n").unwrap();
+        let (_watcher, mut changes) = Reloader::watch_file(&path).unwrap();
+
+        std::fs::write(dir.path().join("duet.db-wal"), "pages").unwrap();
+        std::fs::write(&path, "[Limits]\nRATE_LIMIT = 2\n").unwrap();
+        assert!(fires(&mut changes).await, "the edit of the file itself");
+        while changes.try_recv().is_ok() {}
+        std::fs::write(dir.path().join("duet.db-wal"), "more pages").unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), changes.recv())
+                .await
+                .is_err(),
+            "a database write is not a config change"
+        );
     }
 }

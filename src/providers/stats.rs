@@ -69,6 +69,10 @@ pub struct PoolCounters {
     limiter_waits: AtomicU64,
     pool_exhausted: AtomicU64,
     waiting: AtomicU64,
+    /// Reuse this pool already added to the process-wide counter. A reload
+    /// builds new pools whose counts start at zero; adding each pool's growth
+    /// keeps the counter counting across reloads instead of stalling.
+    reused_reported: AtomicU64,
     http_version: Mutex<Option<&'static str>>,
     last_error: Mutex<Option<LastError>>,
     recent_429: Mutex<VecDeque<Instant>>,
@@ -84,6 +88,7 @@ impl PoolCounters {
             limiter_waits: AtomicU64::new(0),
             pool_exhausted: AtomicU64::new(0),
             waiting: AtomicU64::new(0),
+            reused_reported: AtomicU64::new(0),
             http_version: Mutex::new(None),
             last_error: Mutex::new(None),
             recent_429: Mutex::new(VecDeque::new()),
@@ -104,8 +109,12 @@ impl PoolCounters {
             .record(elapsed.as_secs_f64());
         let created = self.connections_created.load(Ordering::Relaxed);
         // Reuse is derived: every request that did not need a new dial reused one.
-        metrics::counter!(m::POOL_CONNECTIONS_REUSED_TOTAL, "provider" => p)
-            .absolute(sent.saturating_sub(created));
+        let reused = sent.saturating_sub(created);
+        let reported = self.reused_reported.fetch_max(reused, Ordering::Relaxed);
+        if reused > reported {
+            metrics::counter!(m::POOL_CONNECTIONS_REUSED_TOTAL, "provider" => p)
+                .increment(reused - reported);
+        }
     }
 
     pub fn retried(&self) {
@@ -312,6 +321,29 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }
+    }
+
+    #[test]
+    fn reuse_keeps_counting_when_a_reload_replaces_the_pool() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let old = PoolCounters::new(ProviderKind::OpenAi);
+            old.connections_created.fetch_add(1, Ordering::Relaxed);
+            for _ in 0..3 {
+                old.request_done("ok", Duration::from_millis(1));
+            }
+            let new = PoolCounters::new(ProviderKind::OpenAi);
+            new.connections_created.fetch_add(1, Ordering::Relaxed);
+            for _ in 0..2 {
+                new.request_done("ok", Duration::from_millis(1));
+            }
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(r#"duet_pool_connections_reused_total{provider="openai"} 3"#),
+            "2 reused by the old pool + 1 by the new one:\n{text}"
+        );
     }
 
     #[test]
