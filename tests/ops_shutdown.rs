@@ -139,3 +139,30 @@ async fn a_second_signal_exits_at_once_with_130() {
     assert_eq!(status.code(), Some(130), "{:#?}", duet.logs());
     assert!(dm_replies(&discord.requests()).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_discord_never_answers_at_start_still_exits_zero() {
+    let mock = MockLlm::start().await;
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A "Discord" that accepts connections and never answers them.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let mut env = run_env(&discord, &mock, dir.path());
+    env.insert("DISCORD_API_BASE_URL".into(), silent_url);
+    let mut duet = DuetProcess::start(&env, None, dir.path()).await;
+    duet.signal(libc::SIGTERM);
+    let status = duet.wait_for_exit().await;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "one SIGTERM is enough while connecting"
+    );
+    held.abort();
+}

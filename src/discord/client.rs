@@ -70,15 +70,22 @@ pub async fn run(
     if let Some(activity) = activity {
         builder = builder.activity(activity);
     }
-    let mut client = builder
-        .await
-        .map_err(|error| DiscordError::Start(Box::new(error)))?;
+    // Starting asks Discord for the application and gateway; a shutdown
+    // signal must not wait for a Discord that never answers.
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut client = tokio::select! {
+        built = builder => built.map_err(|error| DiscordError::Start(Box::new(error)))?,
+        () = &mut shutdown => {
+            info!("shutdown requested while connecting to Discord");
+            return Ok(());
+        }
+    };
     status.attach(Arc::clone(&client.shard_manager), Arc::clone(&client.cache));
     let shards = Arc::clone(&client.shard_manager);
 
     let result = tokio::select! {
         result = client.start_autosharded() => result.map_err(|error| DiscordError::Gateway(Box::new(error))),
-        () = shutdown => Ok(()),
+        () = &mut shutdown => Ok(()),
     };
     match &result {
         Ok(()) => {
@@ -91,7 +98,7 @@ pub async fn run(
     }
     let interrupted = shared
         .inflight
-        .drain(current.orchestrator.shutdown_grace)
+        .drain(shared.config().orchestrator.shutdown_grace)
         .await;
     if interrupted > 0 {
         warn!(
