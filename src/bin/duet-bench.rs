@@ -42,9 +42,6 @@ use args::{Args, Phase};
 use mock_host::MockHost;
 use pipeline::Target;
 
-/// Turns stored per user in the memory section.
-const MEMORY_TURNS: usize = 20;
-
 fn main() -> ExitCode {
     let started = Instant::now();
     let args = Args::parse();
@@ -109,7 +106,7 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     step("memory");
     let memory = tokio::task::spawn_blocking({
         let args = args.clone();
-        move || child::memory(&args, MEMORY_TURNS)
+        move || child::memory(&args)
     })
     .await??;
     step("startup");

@@ -29,6 +29,10 @@ pub struct Args {
     /// (the connections section measures both either way).
     #[arg(long)]
     pub http1: bool,
+    /// Turns per user in the SQLite flatness pair (10,000 and 100,000
+    /// users); 20 matches the workload but takes minutes of disk writes.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub flat_turns: usize,
     /// Drive this OpenAI-compatible base URL (e.g. https://host/v1) instead
     /// of the mock; OPENAI_API_KEY, GPT_MODEL and TLS_CA_FILE come from the
     /// environment. Mock-only figures are skipped.

@@ -26,7 +26,8 @@ pub struct ChildReport {
 }
 
 /// Runs this binary with `args` and `env` (and nothing else in its
-/// environment), giving up after `limit`.
+/// environment), giving up after `limit`. The child's stderr (the bot's
+/// log, which tees to stderr) is shown only when it fails.
 pub fn run_child(args: &[String], env: &HashMap<String, String>, limit: Duration) -> anyhow::Result<ChildReport> {
     let exe = std::env::current_exe().context("where this binary is")?;
     let spawned_at = Instant::now();
@@ -36,10 +37,16 @@ pub fn run_child(args: &[String], env: &HashMap<String, String>, limit: Duration
         .envs(env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .context("start the child process")?;
     let stdout = child.stdout.take().context("child stdout")?;
+    let mut stderr = child.stderr.take().context("child stderr")?;
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let (lines, received) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -56,7 +63,8 @@ pub fn run_child(args: &[String], env: &HashMap<String, String>, limit: Duration
         let Ok((at, line)) = received.recv_timeout(left) else {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("the child {args:?} gave no answer within {limit:?}");
+            let log = log.join().unwrap_or_default();
+            bail!("the child {args:?} gave no answer within {limit:?}; its stderr:\n{log}");
         };
         if line == "ready" {
             until_ready = Some(at.duration_since(spawned_at));
@@ -66,7 +74,8 @@ pub fn run_child(args: &[String], env: &HashMap<String, String>, limit: Duration
     }
     let status = child.wait().context("wait for the child")?;
     if !status.success() {
-        bail!("the child {args:?} failed: {status}");
+        let log = log.join().unwrap_or_default();
+        bail!("the child {args:?} failed: {status}; its stderr:\n{log}");
     }
     Ok(ChildReport {
         until_ready: until_ready.unwrap_or_default(),
@@ -100,34 +109,49 @@ pub fn announce(figures: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sizes of the memory section: (users, turns) per store.
-pub fn memory_sizes(args: &Args) -> [(&'static str, &'static str, usize); 3] {
-    if args.quick {
-        [("memory", "memory", 200), ("sqlite", "sqlite", 200), ("sqlite_10x", "sqlite", 2_000)]
-    } else {
-        [("memory", "memory", 10_000), ("sqlite", "sqlite", 10_000), ("sqlite_10x", "sqlite", 100_000)]
-    }
+/// One store to fill: its name in the report, backend, users, turns each.
+pub struct Fill {
+    pub name: &'static str,
+    pub backend: &'static str,
+    pub users: usize,
+    pub turns: usize,
+}
+
+/// The memory section's stores. The 10,000 users × 20 turns for
+/// both backends; the SQLite flatness pair (1× and 10× the users) stores
+/// `flat_turns` turns per user, because 100,000 × 20 turns means 2 million
+/// commits (about 3 minutes of disk writes here) on its own.
+pub fn fills(args: &Args) -> Vec<Fill> {
+    let (users, turns) = if args.quick { (50, 4) } else { (10_000, 20) };
+    let flat = args.flat_turns.min(turns.max(1));
+    let fill = |name, backend, users, turns| Fill { name, backend, users, turns };
+    vec![
+        fill("memory", "memory", users, turns),
+        fill("sqlite", "sqlite", users, turns),
+        fill("sqlite_flat_1x", "sqlite", users, flat),
+        fill("sqlite_flat_10x", "sqlite", users * 10, flat),
+    ]
 }
 
 /// Section 4, parent side: one child per store.
-pub fn memory(args: &Args, turns: usize) -> anyhow::Result<Value> {
+pub fn memory(args: &Args) -> anyhow::Result<Value> {
     let mut out = serde_json::Map::new();
-    for (name, backend, users) in memory_sizes(args) {
-        let scratch = Scratch::new(&format!("memory-{name}"))?;
+    for fill in fills(args) {
+        let scratch = Scratch::new(&format!("memory-{}", fill.name))?;
         let db = scratch.0.join("duet.db");
         let child_args: Vec<String> = [
-            "--phase", "memory", "--backend", backend,
-            "--users", &users.to_string(), "--turns", &turns.to_string(),
+            "--phase", "memory", "--backend", fill.backend,
+            "--users", &fill.users.to_string(), "--turns", &fill.turns.to_string(),
             "--db", &db.display().to_string(),
         ]
         .iter()
         .map(ToString::to_string)
         .collect();
-        let report = run_child(&child_args, &HashMap::new(), Duration::from_secs(150))?;
-        out.insert(name.into(), report.figures);
+        let report = run_child(&child_args, &HashMap::new(), Duration::from_secs(240))?;
+        out.insert(fill.name.into(), report.figures);
     }
     let rss = |name: &str| out.get(name).and_then(|v| v["rss_after_bytes"].as_f64());
-    let flat = match (rss("sqlite"), rss("sqlite_10x")) {
+    let flat = match (rss("sqlite_flat_1x"), rss("sqlite_flat_10x")) {
         (Some(small), Some(big)) if small > 0.0 => json!((big / small * 1000.0).round() / 1000.0),
         _ => Value::Null,
     };
@@ -159,28 +183,37 @@ pub async fn memory_phase(args: &Args) -> anyhow::Result<Value> {
     let memory = Memory::open(&config, 50)?;
     let rss_before = rss_bytes();
     let mut rng = fastrand::Rng::with_seed(11);
-    let mut raw = 0u64;
-    let mut turns = Vec::with_capacity(args.users);
+    let raw = std::cell::Cell::new(0u64);
     let started = Instant::now();
-    for t in 0..args.turns {
-        turns.clear();
-        for user in 0..args.users {
+    // One user's turns after another, each as a turn does it: load the
+    // history, then store the new turn. The end state is what is measured:
+    // every turn stored, the cache holding the most recent conversations.
+    let turns = (0..args.users)
+        .flat_map(|user| (0..args.turns).map(move |t| (user, t)))
+        .map(|(user, t)| {
             let user_id = (100_000_000_000_000_000u64 + user as u64).to_string();
             let key = ConversationKey::new(MemoryScope::UserChannel, &user_id, "123456789012345678");
             let (question, answer) = (words(&mut rng, 200), words(&mut rng, 800));
-            raw += (question.len() + answer.len()) as u64;
+            raw.set(raw.get() + (question.len() + answer.len()) as u64);
             let turn = Turn { user_id, question, answer, provider: ProviderKind::OpenAi,
                               model: "gpt-4o-mini".into(), at: t as i64 };
-            turns.push((key, turn));
-        }
-        // In order per conversation: the store runs jobs in arrival order.
-        let mut appends = futures::stream::iter(turns.drain(..))
-            .map(|(key, turn)| { let memory = memory.clone(); async move { memory.append(&key, turn).await } })
-            .buffered(64);
-        while let Some(result) = appends.next().await {
-            result?;
-        }
+            (key, turn)
+        });
+    // Jobs start in order and the store runs them in arrival order.
+    let mut appends = futures::stream::iter(turns)
+        .map(|(key, turn)| {
+            let memory = memory.clone();
+            async move {
+                memory.load(&key).await?;
+                memory.append(&key, turn).await
+            }
+        })
+        .buffered(64);
+    while let Some(result) = appends.next().await {
+        result?;
     }
+    drop(appends);
+    let raw = raw.get();
     memory.flush().await?;
     let rss_after = rss_bytes();
     let growth = rss_after.saturating_sub(rss_before);

@@ -95,7 +95,7 @@ pub fn table(r: &Value) -> String {
         row(&format!("   cold burst of {}: new accepted / dialled", p("cold_burst/messages")), format!("{} / {} (OpenAI total {})", p("cold_burst/accepted"), p("cold_burst/dialled"), p("cold_burst/openai_connections_total")));
         row(&format!("   steady {} requests: new accepted / reuse", p("steady/requests")), format!("{} / {}", p("steady/accepted"), p("steady/reuse_ratio")));
     }
-    for (name, label) in [("memory", "memory backend"), ("sqlite", "SQLite"), ("sqlite_10x", "SQLite, 10x users")] {
+    for (name, label) in [("memory", "memory backend"), ("sqlite", "SQLite"), ("sqlite_flat_1x", "SQLite"), ("sqlite_flat_10x", "SQLite")] {
         let p = |k: &str| f(&format!("/memory/{name}/{k}"));
         row(&format!("4. {label}: {} users x {} turns", p("users"), p("turns_per_user")),
             format!("raw {} B, RSS {} B (grew {} B, {}x raw)", p("raw_text_bytes"), p("rss_after_bytes"), p("rss_growth_bytes"), p("growth_over_raw")));
