@@ -103,7 +103,14 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.json");
     let output = Command::new(env!("CARGO_BIN_EXE_duet-bench"))
-        .args(["--quick", "--latency-ms", "5", "--retry-after-ms", "20", "--json"])
+        .args([
+            "--quick",
+            "--latency-ms",
+            "5",
+            "--retry-after-ms",
+            "20",
+            "--json",
+        ])
         .arg(&path)
         .output()
         .unwrap();
@@ -121,10 +128,16 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
         );
     }
     for pointer in PRESENT {
-        assert!(report.pointer(pointer).is_some(), "{pointer} missing in:\n{report:#}");
+        assert!(
+            report.pointer(pointer).is_some(),
+            "{pointer} missing in:\n{report:#}"
+        );
     }
     // Every message got an answer or a counted notice; none vanished.
-    assert_eq!(report["overhead"]["completed"], report["overhead"]["messages"]);
+    assert_eq!(
+        report["overhead"]["completed"],
+        report["overhead"]["messages"]
+    );
     assert_eq!(report["storm"]["completed"], report["storm"]["messages"]);
     assert_eq!(report["connections"]["http2"]["negotiated"], "HTTP/2");
     assert_eq!(report["connections"]["http1"]["negotiated"], "HTTP/1.1");

@@ -92,36 +92,49 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
         None
     };
     let host = host.as_ref();
-    let step = |name: &str| eprintln!("duet-bench: {name} ({:.1}s)", started.elapsed().as_secs_f64());
-    step("routing");
-    let routing = routing::routing(args.quick)?;
-    step("overhead");
-    let overhead = load_sections::overhead(args, host).await?;
-    step("throughput");
-    let throughput = load_sections::throughput(args, host).await?;
-    step("connections");
-    let connections = connections::connections(args, host).await?;
-    step("429 storm");
-    let storm = storm::storm(args, host).await?;
-    step("memory");
-    let memory = tokio::task::spawn_blocking({
+    let step = |name: &str| {
+        eprintln!(
+            "duet-bench: {name} ({:.1}s)",
+            started.elapsed().as_secs_f64()
+        )
+    };
+    let mut report = json!({
+        "overhead": null, "throughput": null, "connections": null, "memory": null,
+        "storm": null, "routing": null, "startup": null,
+    });
+    if args.runs("routing") {
+        step("routing");
+        report["routing"] = routing::routing(args.quick)?;
+    }
+    if args.runs("overhead") {
+        step("overhead");
+        report["overhead"] = load_sections::overhead(args, host).await?;
+    }
+    if args.runs("throughput") {
+        step("throughput");
+        report["throughput"] = load_sections::throughput(args, host).await?;
+    }
+    if args.runs("connections") {
+        step("connections");
+        report["connections"] = connections::connections(args, host).await?;
+    }
+    if args.runs("storm") {
+        step("429 storm");
+        report["storm"] = storm::storm(args, host).await?;
+    }
+    if args.runs("memory") {
+        step("memory");
         let args = args.clone();
-        move || child::memory(&args)
-    })
-    .await??;
-    step("startup");
-    let startup_target = Target::new(args, host, Duration::ZERO).await;
-    let startup = tokio::task::spawn_blocking(move || child::startup(&startup_target.env)).await??;
-    Ok(json!({
-        "harness": harness(args, started.elapsed()),
-        "overhead": overhead,
-        "throughput": throughput,
-        "connections": connections,
-        "memory": memory,
-        "storm": storm,
-        "routing": routing,
-        "startup": startup,
-    }))
+        report["memory"] = tokio::task::spawn_blocking(move || child::memory(&args)).await??;
+    }
+    if args.runs("startup") {
+        step("startup");
+        let target = Target::new(args, host, Duration::ZERO).await;
+        report["startup"] =
+            tokio::task::spawn_blocking(move || child::startup(&target.env)).await??;
+    }
+    report["harness"] = harness(args, started.elapsed());
+    Ok(report)
 }
 
 fn harness(args: &Args, elapsed: Duration) -> Value {

@@ -38,6 +38,10 @@ pub struct Args {
     /// environment. Mock-only figures are skipped.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<url::Url>,
+    /// Run only these sections (comma-separated: routing, overhead,
+    /// throughput, connections, storm, memory, startup); the others are null.
+    #[arg(long, value_delimiter = ',', value_name = "SECTIONS")]
+    pub only: Vec<String>,
     /// Internal: the measurement a child process runs.
     #[arg(long, hide = true, value_enum)]
     pub phase: Option<Phase>,
@@ -63,6 +67,11 @@ pub enum Phase {
 }
 
 impl Args {
+    /// Whether `section` runs (every section when `--only` is not given).
+    pub fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
+
     /// `--upstream` or the in-process mock.
     pub fn uses_mock(&self) -> bool {
         self.upstream.is_none()

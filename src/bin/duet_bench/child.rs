@@ -28,7 +28,11 @@ pub struct ChildReport {
 /// Runs this binary with `args` and `env` (and nothing else in its
 /// environment), giving up after `limit`. The child's stderr (the bot's
 /// log, which tees to stderr) is shown only when it fails.
-pub fn run_child(args: &[String], env: &HashMap<String, String>, limit: Duration) -> anyhow::Result<ChildReport> {
+pub fn run_child(
+    args: &[String],
+    env: &HashMap<String, String>,
+    limit: Duration,
+) -> anyhow::Result<ChildReport> {
     let exe = std::env::current_exe().context("where this binary is")?;
     let spawned_at = Instant::now();
     let mut child = Command::new(exe)
@@ -124,7 +128,12 @@ pub struct Fill {
 pub fn fills(args: &Args) -> Vec<Fill> {
     let (users, turns) = if args.quick { (50, 4) } else { (10_000, 20) };
     let flat = args.flat_turns.min(turns.max(1));
-    let fill = |name, backend, users, turns| Fill { name, backend, users, turns };
+    let fill = |name, backend, users, turns| Fill {
+        name,
+        backend,
+        users,
+        turns,
+    };
     vec![
         fill("memory", "memory", users, turns),
         fill("sqlite", "sqlite", users, turns),
@@ -140,9 +149,16 @@ pub fn memory(args: &Args) -> anyhow::Result<Value> {
         let scratch = Scratch::new(&format!("memory-{}", fill.name))?;
         let db = scratch.0.join("duet.db");
         let child_args: Vec<String> = [
-            "--phase", "memory", "--backend", fill.backend,
-            "--users", &fill.users.to_string(), "--turns", &fill.turns.to_string(),
-            "--db", &db.display().to_string(),
+            "--phase",
+            "memory",
+            "--backend",
+            fill.backend,
+            "--users",
+            &fill.users.to_string(),
+            "--turns",
+            &fill.turns.to_string(),
+            "--db",
+            &db.display().to_string(),
         ]
         .iter()
         .map(ToString::to_string)
@@ -192,11 +208,18 @@ pub async fn memory_phase(args: &Args) -> anyhow::Result<Value> {
         .flat_map(|user| (0..args.turns).map(move |t| (user, t)))
         .map(|(user, t)| {
             let user_id = (100_000_000_000_000_000u64 + user as u64).to_string();
-            let key = ConversationKey::new(MemoryScope::UserChannel, &user_id, "123456789012345678");
+            let key =
+                ConversationKey::new(MemoryScope::UserChannel, &user_id, "123456789012345678");
             let (question, answer) = (words(&mut rng, 200), words(&mut rng, 800));
             raw.set(raw.get() + (question.len() + answer.len()) as u64);
-            let turn = Turn { user_id, question, answer, provider: ProviderKind::OpenAi,
-                              model: "gpt-4o-mini".into(), at: t as i64 };
+            let turn = Turn {
+                user_id,
+                question,
+                answer,
+                provider: ProviderKind::OpenAi,
+                model: "gpt-4o-mini".into(),
+                at: t as i64,
+            };
             (key, turn)
         });
     // Jobs start in order and the store runs them in arrival order.
@@ -240,8 +263,26 @@ fn file_size(path: &Path) -> Option<u64> {
 /// ASCII text of exactly `len` characters, made of varied words.
 fn words(rng: &mut fastrand::Rng, len: usize) -> String {
     const WORDS: &[&str] = &[
-        "the", "answer", "is", "rust", "memory", "because", "a", "thread", "pool", "of",
-        "connections", "keeps", "latency", "low", "and", "users", "happy", "when", "it", "works",
+        "the",
+        "answer",
+        "is",
+        "rust",
+        "memory",
+        "because",
+        "a",
+        "thread",
+        "pool",
+        "of",
+        "connections",
+        "keeps",
+        "latency",
+        "low",
+        "and",
+        "users",
+        "happy",
+        "when",
+        "it",
+        "works",
     ];
     let mut s = String::with_capacity(len + 16);
     while s.len() < len {
@@ -257,10 +298,20 @@ fn words(rng: &mut fastrand::Rng, len: usize) -> String {
 pub fn startup(env: &HashMap<String, String>) -> anyhow::Result<Value> {
     let scratch = Scratch::new("startup")?;
     let mut env = env.clone();
-    env.insert("DATABASE_PATH".into(), scratch.0.join("duet.db").display().to_string());
+    env.insert(
+        "DATABASE_PATH".into(),
+        scratch.0.join("duet.db").display().to_string(),
+    );
     // The bot logs at INFO by default; keep its lines out of the report.
-    env.insert("LOG_FILE".into(), scratch.0.join("duet.log").display().to_string());
-    let report = run_child(&["--phase".into(), "startup".into()], &env, Duration::from_secs(60))?;
+    env.insert(
+        "LOG_FILE".into(),
+        scratch.0.join("duet.log").display().to_string(),
+    );
+    let report = run_child(
+        &["--phase".into(), "startup".into()],
+        &env,
+        Duration::from_secs(60),
+    )?;
     let mut figures = report.figures;
     figures["ready_ms"] = json!(crate::sys::ms(report.until_ready));
     Ok(figures)
@@ -277,7 +328,9 @@ pub fn startup_phase(started: Instant) -> anyhow::Result<()> {
     use duet::config::Config;
     use duet::providers::Providers;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let env: HashMap<String, String> = std::env::vars().collect();
         let config = Config::from_env(&env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
@@ -290,7 +343,11 @@ pub fn startup_phase(started: Instant) -> anyhow::Result<()> {
         let _service = ChatService::new(config.clone(), providers.clone(), memory);
         let in_process = started.elapsed();
         let rss = rss_bytes();
-        let connections: u64 = providers.stats().iter().map(|s| s.connections_created).sum();
+        let connections: u64 = providers
+            .stats()
+            .iter()
+            .map(|s| s.connections_created)
+            .sum();
         announce(&json!({
             "in_process_ms": crate::sys::ms(in_process),
             "idle_rss_bytes": rss,

@@ -42,8 +42,11 @@ async fn one_protocol(args: &Args, host: Option<&MockHost>, http1: bool) -> anyh
         }
     };
     let warm = counts();
-    let (burst_size, steady_size, steady_concurrency) =
-        if args.quick { (5, 10, 5) } else { (100, 1_000, 100) };
+    let (burst_size, steady_size, steady_concurrency) = if args.quick {
+        (5, 10, 5)
+    } else {
+        (100, 1_000, 100)
+    };
     let burst = Workload {
         messages: burst_size,
         users: burst_size,

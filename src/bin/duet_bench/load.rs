@@ -140,9 +140,8 @@ fn mock_time_per_question(mock: &MockLlm) -> HashMap<String, Duration> {
             continue;
         }
         if let Some(answered) = request.answered {
-            *held
-                .entry(last_user_message(&request.body))
-                .or_default() += answered.duration_since(request.arrived);
+            *held.entry(last_user_message(&request.body)).or_default() +=
+                answered.duration_since(request.arrived);
         }
     }
     held

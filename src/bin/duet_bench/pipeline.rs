@@ -111,8 +111,8 @@ impl Pipeline {
         let config = Arc::new(config);
         let providers = Arc::new(Providers::from_config(&config).context("providers")?);
         providers.warm_up().await;
-        let memory = Memory::open(&config.memory, config.orchestrator.max_history)
-            .context("memory")?;
+        let memory =
+            Memory::open(&config.memory, config.orchestrator.max_history).context("memory")?;
         let service = ChatService::new(config, providers.clone(), memory);
         Ok(Pipeline { service, providers })
     }
@@ -124,9 +124,8 @@ impl Pipeline {
 
     /// Requests and new connections summed over both providers.
     pub fn totals(&self) -> (u64, u64) {
-        self.providers
-            .stats()
-            .iter()
-            .fold((0, 0), |(r, c), s| (r + s.requests, c + s.connections_created))
+        self.providers.stats().iter().fold((0, 0), |(r, c), s| {
+            (r + s.requests, c + s.connections_created)
+        })
     }
 }

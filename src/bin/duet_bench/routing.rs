@@ -46,11 +46,14 @@ const SUBJECTS: &[&str] = &[
 /// Routes `count` generated messages and reports ns per decision.
 pub fn routing(quick: bool) -> anyhow::Result<Value> {
     let count = if quick { 2_000 } else { 100_000 };
-    let config = Config::from_env(&
-        [("OPENAI_API_KEY", "sk-bench"), ("PERPLEXITY_API_KEY", "pplx-bench")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+    let config = Config::from_env(
+        &[
+            ("OPENAI_API_KEY", "sk-bench"),
+            ("PERPLEXITY_API_KEY", "pplx-bench"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
     )
     .map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let router = RouterConfig::from_config(&config, 2026);

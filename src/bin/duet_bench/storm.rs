@@ -35,9 +35,11 @@ pub async fn storm(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Value
     };
     let run = workload.run(&pipeline.service, host).await;
     let audit = Audit::of(mock, retry_after);
-    let (requests, retries) = pipeline.providers.stats().iter().fold((0, 0), |(r, t), s| {
-        (r + s.requests, t + s.retries)
-    });
+    let (requests, retries) = pipeline
+        .providers
+        .stats()
+        .iter()
+        .fold((0, 0), |(r, t), s| (r + s.requests, t + s.retries));
     Ok(json!({
         "share_429": args.share_429,
         "retry_after_ms": args.retry_after_ms,
@@ -55,6 +57,7 @@ pub async fn storm(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Value
         "early_requests": audit.early,
         "min_margin_ms": audit.min_margin_ms,
         "e2e_ms": run.latency(),
+        "pools": pipeline.providers.stats(),
         "wall_secs": (run.wall.as_secs_f64() * 1000.0).round() / 1000.0,
     }))
 }
@@ -84,7 +87,11 @@ impl Audit {
             early: 0,
             min_margin_ms: None,
         };
-        for request in mock.requests().into_iter().filter(|r| r.route != Route::Models) {
+        for request in mock
+            .requests()
+            .into_iter()
+            .filter(|r| r.route != Route::Models)
+        {
             audit.requests += 1;
             audit.rate_limited += usize::from(request.status == Some(429));
             by_message
