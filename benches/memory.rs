@@ -118,6 +118,15 @@ fn benches(c: &mut Criterion) {
         b.iter(|| rt.block_on(ram.load(black_box(&hot))).unwrap())
     });
 
+    let appended = key("100000000000000043");
+    c.bench_function("memory backend append (trim at 25 turns)", |b| {
+        b.iter_batched(
+            || turn(&mut rng, "100000000000000043", 0),
+            |t| rt.block_on(ram.append(&appended, t)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Memory::open(
         &config(MemoryBackend::Sqlite, dir.path().join("bench.db")),

@@ -322,6 +322,9 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
         };
         let Ok((tcp, _)) = accepted else { continue };
+        // Like real API servers: without it, Nagle holds the answer's second
+        // small write until the client's delayed ACK (tens of milliseconds).
+        let _ = tcp.set_nodelay(true);
         state.connections.fetch_add(1, Ordering::SeqCst);
         let reset = ConnReset(Arc::new(AtomicBool::new(false)));
         let io = ResettableIo {
