@@ -59,12 +59,31 @@ pub fn build_prompt(
     budget_tokens: usize,
 ) -> Vec<ChatMessage> {
     let room = budget_tokens.saturating_sub(2 * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS);
+    if byte_bound(system, history, question) <= room {
+        // Fits even if every byte were a token: no need to run the tokenizer.
+        return assemble(system, history, question);
+    }
     let system_tokens = count_tokens(system);
     let question_tokens = count_tokens(question);
     if system_tokens + question_tokens > room {
         return squeezed(system, system_tokens, question, question_tokens, room);
     }
     let kept = recent_turns_within(history, room - system_tokens - question_tokens);
+    assemble(system, kept, question)
+}
+
+/// An upper bound of the prompt's tokens: every token covers at least one
+/// byte, so a text never has more tokens than bytes.
+fn byte_bound(system: &str, history: &[Turn], question: &str) -> usize {
+    let turns: usize = history
+        .iter()
+        .map(|turn| turn.question.len() + turn.answer.len() + 2 * MESSAGE_OVERHEAD_TOKENS)
+        .sum();
+    system.len() + question.len() + turns
+}
+
+/// System message, the turns as alternating user/assistant messages, the question.
+fn assemble(system: &str, kept: &[Turn], question: &str) -> Vec<ChatMessage> {
     let mut messages = Vec::with_capacity(2 + 2 * kept.len());
     messages.push(ChatMessage::new(Role::System, system));
     for turn in kept {
@@ -307,7 +326,13 @@ mod tests {
     }
 
     proptest! {
+
         #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn a_text_never_has_more_tokens_than_bytes(text in any::<String>()) {
+            // build_prompt skips the tokenizer when the bytes fit, relying on this.
+            prop_assert!(count_tokens(&text) <= text.len());
+        }
         #[test]
         fn any_prompt_alternates_ends_with_the_question_and_fits(
             pairs in prop::collection::vec((arb_text(), arb_text()), 0..12),
