@@ -1,5 +1,6 @@
 //! The `duet` binary: parses the command line and hands over to `duet::cli`.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,15 +19,21 @@ fn main() -> ExitCode {
                 .clone()
                 .or_else(|| env.get("USER").cloned())
                 .unwrap_or_else(|| "terminal".into());
-            runtime().block_on(cli::chat(&cli, &env, &user, args.verbose))
+            block_on(cli::chat(&cli, &env, &user, args.verbose))
         }
-        Some(Command::Run) | None => runtime().block_on(cli::run(&cli, &env)),
+        Some(Command::Run) | None => block_on(cli::run(&cli, &env)),
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+fn block_on(command: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("the async runtime starts")
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(error) => {
+            eprintln!("duet: cannot start the async runtime: {error}");
+            ExitCode::from(2)
+        }
+    }
 }
