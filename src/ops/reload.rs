@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::chat::ChatService;
-use crate::config::Config;
+use crate::config::{Config, schema};
 use crate::providers::Providers;
 
 /// Keys that only take effect after a restart.
@@ -81,6 +81,22 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
     Some((metadata.len(), metadata.modified().ok(), metadata.ino()))
 }
 
+/// Whether a key the provider clients are built from differs: every
+/// `[ConnectionPool]` key and the provider keys of `[Default]`.
+fn provider_settings_changed(old: &Config, new: &Config) -> bool {
+    const NOT_PROVIDER: &[&str] = &["INPUT_TOKENS", "CONTEXT_WINDOW", "SYSTEM_MESSAGE"];
+    schema::KEYS
+        .iter()
+        .filter(|spec| {
+            spec.section == "ConnectionPool"
+                || (spec.section == "Default" && !NOT_PROVIDER.contains(&spec.key))
+        })
+        .any(|spec| {
+            let id = (spec.section, spec.key);
+            old.resolved[&id].value != new.resolved[&id].value
+        })
+}
+
 /// Several editor writes in a row make one reload.
 const SETTLE: Duration = Duration::from_millis(200);
 
@@ -137,16 +153,23 @@ impl Reloader {
         {
             warn!(key, "this setting changes only after a restart");
         }
-        let providers = match Providers::from_config(&new) {
-            Ok(providers) => providers,
-            Err(error) => {
-                error!(%error, "config reload rejected: cannot build the provider clients");
-                return false;
+        let providers = if provider_settings_changed(&old, &new) {
+            match Providers::from_config(&new) {
+                Ok(providers) => {
+                    providers.warm_up().await;
+                    Arc::new(providers)
+                }
+                Err(error) => {
+                    error!(%error, "config reload rejected: cannot build the provider clients");
+                    return false;
+                }
             }
+        } else {
+            // Keep the warm connections and the pool statistics.
+            self.service.providers()
         };
-        providers.warm_up().await;
         let new = Arc::new(new);
-        self.service.reconfigure(new.clone(), Arc::new(providers));
+        self.service.reconfigure(new.clone(), providers);
         self.published.send_replace(new);
         info!(changes = %changes.join(", "), "configuration reloaded");
         true
@@ -165,6 +188,24 @@ impl Reloader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, Path::new("config.ini"), &HashMap::new()).expect("valid")
+    }
+
+    #[test]
+    fn only_provider_keys_rebuild_the_provider_clients() {
+        let base = config("[Limits]\nRATE_LIMIT = 5\n[Default]\nSYSTEM_MESSAGE = hi\n");
+        let limits = config(
+            "[Limits]\nRATE_LIMIT = 2\n[Default]\nSYSTEM_MESSAGE = hello\nINPUT_TOKENS = 5000\n",
+        );
+        assert!(!provider_settings_changed(&base, &limits));
+        let pool =
+            config("[Limits]\nRATE_LIMIT = 5\n[ConnectionPool]\nOPENAI_MAX_CONNECTIONS = 3\n");
+        assert!(provider_settings_changed(&base, &pool));
+        let model = config("[Default]\nGPT_MODEL = other\n");
+        assert!(provider_settings_changed(&base, &model));
+    }
 
     /// The kubelet's update of a mounted ConfigMap: a new versioned
     /// directory, then the `..data` symlink swapped by a rename.
