@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::error::{ProviderError, Redactor};
-use super::sse::{Flow, SseEvent, StreamParser};
+use super::sse::{Flow, SseEvent, StreamParser, chat_completion_data};
 use super::wire::{decode, endpoint, malformed};
 use super::{Completion, CompletionRequest, ProviderKind, Usage};
 use crate::config::{OpenAiConfig, TokenLimitField};
@@ -236,13 +236,10 @@ impl StreamParser for OpenAiStream {
         event: &SseEvent,
         deltas: &UnboundedSender<String>,
     ) -> Result<Flow, ProviderError> {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(Flow::Continue);
-        }
-        if data == "[DONE]" {
-            return Ok(Flow::Done);
-        }
+        let data = match chat_completion_data(event) {
+            Ok(data) => data,
+            Err(flow) => return Ok(flow),
+        };
         let chunk: Chunk = decode(PROVIDER, &self.redactor, data.as_bytes(), "stream chunk")?;
         if let Some(error) = chunk.error {
             return Err(in_body_error(&error, &self.redactor));

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::warn;
 
 use super::error::{ProviderError, Redactor};
-use super::sse::{Flow, SseEvent, StreamParser};
+use super::sse::{Flow, SseEvent, StreamParser, chat_completion_data};
 use super::wire::{decode, endpoint, malformed};
 use super::{Completion, CompletionRequest, ProviderKind, Source, Usage};
 use crate::config::PerplexityConfig;
@@ -237,13 +237,10 @@ impl StreamParser for SonarStream {
         event: &SseEvent,
         deltas: &UnboundedSender<String>,
     ) -> Result<Flow, ProviderError> {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(Flow::Continue);
-        }
-        if data == "[DONE]" {
-            return Ok(Flow::Done);
-        }
+        let data = match chat_completion_data(event) {
+            Ok(data) => data,
+            Err(flow) => return Ok(flow),
+        };
         let chunk: SonarChunk = decode(PROVIDER, &self.redactor, data.as_bytes(), "sonar chunk")?;
         if let Some(error) = chunk.error {
             let message = error["message"]

@@ -113,6 +113,16 @@ pub enum Flow {
     Done,
 }
 
+/// The JSON of a chat-completions `data:` line (OpenAI and Sonar), or the
+/// flow for a blank line (`Continue`) or the `[DONE]` sentinel (`Done`).
+pub fn chat_completion_data(event: &SseEvent) -> Result<&str, Flow> {
+    match event.data.trim() {
+        "" => Err(Flow::Continue),
+        "[DONE]" => Err(Flow::Done),
+        data => Ok(data),
+    }
+}
+
 /// A provider's stream format.
 pub trait StreamParser {
     /// Handles one event, sending text fragments on `deltas` as they arrive.
