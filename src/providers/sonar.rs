@@ -75,7 +75,7 @@ impl SonarApi {
     }
 
     pub fn parse(&self, body: &[u8], redactor: &Redactor) -> Result<Completion, ProviderError> {
-        let response: SonarResponse = decode(PROVIDER, redactor, body, "sonar completion")?;
+        let response: SonarBody = decode(PROVIDER, redactor, body, "sonar completion")?;
         let text = response
             .choices
             .first()
@@ -146,20 +146,6 @@ fn sources(citations: &[String], results: &[SearchResult]) -> Vec<Source> {
 }
 
 #[derive(Debug, Deserialize)]
-struct SonarResponse {
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    choices: Vec<SonarChoice>,
-    #[serde(default)]
-    citations: Vec<String>,
-    #[serde(default)]
-    search_results: Vec<SearchResult>,
-    #[serde(default)]
-    usage: Option<SonarUsage>,
-}
-
-#[derive(Debug, Deserialize)]
 struct SonarChoice {
     #[serde(default)]
     message: Option<SonarMessage>,
@@ -199,8 +185,9 @@ impl From<SonarUsage> for Usage {
     }
 }
 
+/// A Sonar body: a whole response, or one chunk of a stream.
 #[derive(Debug, Deserialize)]
-struct SonarChunk {
+struct SonarBody {
     #[serde(default)]
     object: Option<String>,
     #[serde(default)]
@@ -241,7 +228,7 @@ impl StreamParser for SonarStream {
             Ok(data) => data,
             Err(flow) => return Ok(flow),
         };
-        let chunk: SonarChunk = decode(PROVIDER, &self.redactor, data.as_bytes(), "sonar chunk")?;
+        let chunk: SonarBody = decode(PROVIDER, &self.redactor, data.as_bytes(), "sonar chunk")?;
         if let Some(error) = chunk.error {
             let message = error["message"]
                 .as_str()
@@ -259,7 +246,7 @@ impl StreamParser for SonarStream {
 }
 
 impl SonarStream {
-    fn absorb(&mut self, chunk: &SonarChunk, deltas: &UnboundedSender<String>) {
+    fn absorb(&mut self, chunk: &SonarBody, deltas: &UnboundedSender<String>) {
         if let Some(model) = &chunk.model {
             self.model = model.clone();
         }
