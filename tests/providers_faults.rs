@@ -8,27 +8,10 @@ use std::time::Duration;
 
 use duet::config::Config;
 use duet::providers::{
-    ChatMessage, Completion, CompletionRequest, ErrorKind, ProviderClient, ProviderError,
-    ProviderKind, Providers, Role,
+    Completion, ErrorKind, ProviderClient, ProviderError, ProviderKind, Providers,
 };
+use support::clients::{ask, client, providers};
 use support::mock_llm::{Fault, MockLlm, Route};
-
-fn providers(mock: &MockLlm, extra: &[(&str, &str)]) -> Providers {
-    let mut env: HashMap<String, String> = mock.config_env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Providers::from_config(&Config::from_env(&env).expect("valid config")).expect("clients")
-}
-
-fn ask(question: &str) -> CompletionRequest {
-    CompletionRequest {
-        messages: vec![ChatMessage::new(Role::User, question)],
-        user_hash: None,
-    }
-}
-
-fn client(providers: &Providers, kind: ProviderKind) -> ProviderClient {
-    providers.get(kind).expect("configured").clone()
-}
 
 /// Streams one question; returns the result and the concatenated deltas.
 async fn stream(

@@ -3,21 +3,14 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use duet::config::Config;
 use duet::providers::{
     ChatMessage, CompletionRequest, ErrorKind, ProviderClient, ProviderKind, Providers, Role,
 };
 use futures::future::join_all;
+use support::clients::providers;
 use support::mock_llm::{MockLlm, Route, openai_text};
-
-fn providers(mock: &MockLlm, extra: &[(&str, &str)]) -> Providers {
-    let mut env: HashMap<String, String> = mock.config_env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Providers::from_config(&Config::from_env(&env).expect("valid config")).expect("clients")
-}
 
 fn ask(question: &str) -> CompletionRequest {
     CompletionRequest {

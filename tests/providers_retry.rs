@@ -5,31 +5,11 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use duet::config::Config;
-use duet::providers::{
-    ChatMessage, CompletionRequest, ErrorKind, ProviderClient, ProviderKind, Providers, Role,
-};
+use duet::providers::{ErrorKind, ProviderClient, ProviderKind};
+use support::clients::{ask, client, providers};
 use support::mock_llm::{Fault, MockLlm, Recorded, RetryAfter, Route};
-
-fn providers(mock: &MockLlm, extra: &[(&str, &str)]) -> Providers {
-    let mut env: HashMap<String, String> = mock.config_env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Providers::from_config(&Config::from_env(&env).expect("valid config")).expect("clients")
-}
-
-fn ask(question: &str) -> CompletionRequest {
-    CompletionRequest {
-        messages: vec![ChatMessage::new(Role::User, question)],
-        user_hash: None,
-    }
-}
-
-fn client(providers: &Providers, kind: ProviderKind) -> ProviderClient {
-    providers.get(kind).expect("configured").clone()
-}
 
 /// Waits (without sleeping) until the client reports a 429 pause.
 async fn until_paused(client: &ProviderClient) {

@@ -6,22 +6,12 @@ mod support;
 
 use std::collections::HashMap;
 
-use duet::config::Config;
 use duet::providers::{
-    ChatMessage, Completion, CompletionRequest, ProviderClient, ProviderKind, Providers, Role,
+    ChatMessage, Completion, CompletionRequest, ProviderClient, ProviderKind, Role,
 };
 use serde_json::json;
+use support::clients::{client, providers, providers_from};
 use support::mock_llm::{ALPHA_URL, BETA_URL, MockLlm, Route, openai_text};
-
-fn providers_from(env: HashMap<String, String>) -> Providers {
-    Providers::from_config(&Config::from_env(&env).expect("valid config")).expect("clients")
-}
-
-fn providers(mock: &MockLlm, extra: &[(&str, &str)]) -> Providers {
-    let mut env = mock.config_env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    providers_from(env)
-}
 
 fn ask(question: &str) -> CompletionRequest {
     CompletionRequest {
@@ -33,10 +23,6 @@ fn ask(question: &str) -> CompletionRequest {
         ],
         user_hash: None,
     }
-}
-
-fn client(providers: &Providers, kind: ProviderKind) -> ProviderClient {
-    providers.get(kind).expect("configured").clone()
 }
 
 async fn stream(client: &ProviderClient, question: &str) -> (Completion, String) {

@@ -5,6 +5,7 @@
     reason = "each test binary uses a different part of the support code"
 )]
 
+pub mod clients;
 pub mod duet_process;
 pub mod fake_discord;
 pub mod mock_llm;
