@@ -153,16 +153,7 @@ fn opens_with(text: &str, opening: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn turn(question: &str, provider: ProviderKind) -> Turn {
-        Turn {
-            user_id: "u".into(),
-            question: question.into(),
-            answer: "an answer".into(),
-            provider,
-            model: "m".into(),
-            at: 0,
-        }
-    }
+    use crate::chat::router::tests::turn;
 
     #[test]
     fn short_continuations_are_follow_ups() {

@@ -11,7 +11,8 @@ fn smart() -> RouterConfig {
     RouterConfig::new(Mode::Hybrid, 2026)
 }
 
-fn turn(question: &str, provider: ProviderKind) -> Turn {
+/// A stored turn that `provider` answered (shared with the submodules' tests).
+pub(super) fn turn(question: &str, provider: ProviderKind) -> Turn {
     Turn {
         user_id: "u".into(),
         question: question.into(),
