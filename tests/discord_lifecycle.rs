@@ -5,7 +5,8 @@ mod support;
 
 use std::sync::Arc;
 
-use duet::discord::{self, DiscordError, DiscordStatus, INTERRUPTED_NOTICE};
+use duet::chat::messages::INTERRUPTED;
+use duet::discord::{self, DiscordError, DiscordStatus};
 use support::fake_discord::bot::{RunningBot, config_for, init_tracing};
 use support::fake_discord::conversations::{Scripted, ScriptedConversations};
 use support::fake_discord::fixtures::{ALICE, DM_ALICE};
@@ -65,7 +66,7 @@ async fn shutdown_interrupts_a_running_turn_and_tells_the_user() {
     assert!(stopped.is_ok(), "a clean shutdown: {stopped:?}");
     let notice = dm_replies(&bot.discord.requests());
     assert_eq!(notice.len(), 1);
-    assert_eq!(notice[0].content(), Some(INTERRUPTED_NOTICE));
+    assert_eq!(notice[0].content(), Some(INTERRUPTED));
     assert!(!bot.status.snapshot().await.running);
 }
 

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use duet::chat::ConversationKey;
 use duet::chat::memory::Memory;
+use duet::chat::messages::INTERRUPTED;
 use duet::config::{Config, MemoryScope};
-use duet::discord::INTERRUPTED_NOTICE;
 use support::duet_process::{DuetProcess, log_message, run_env};
 use support::fake_discord::fixtures::{ALICE, DM_ALICE};
 use support::fake_discord::{FakeDiscord, Recorded, UserMessage};
@@ -117,7 +117,7 @@ async fn a_turn_outlasting_the_grace_period_is_interrupted_with_a_notice() {
     duet.signal(libc::SIGTERM);
     let status = duet.wait_for_exit().await;
     assert_eq!(status.code(), Some(0), "{:#?}", duet.logs());
-    assert_eq!(dm_replies(&discord.requests()), [INTERRUPTED_NOTICE]);
+    assert_eq!(dm_replies(&discord.requests()), [INTERRUPTED]);
     assert!(
         stored_dm(dir.path()).await.is_empty(),
         "an unfinished turn is not stored"

@@ -17,7 +17,7 @@ use super::policy;
 use super::status_view::render_status;
 use super::stream::StreamedReply;
 use super::turn::{TurnSettings, parts_of, run_turn};
-use crate::chat::Incoming;
+use crate::chat::{Incoming, messages};
 use crate::providers::ProviderKind;
 use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 
@@ -26,8 +26,6 @@ type Ctx<'a> = poise::Context<'a, Data, CommandError>;
 
 /// Told to a user the access rules keep out.
 pub const NOT_ALLOWED: &str = "Sorry, you can't use me here.";
-/// Told while the bot is shutting down.
-pub const SHUTTING_DOWN: &str = "I'm restarting right now; please try again in a moment.";
 /// Asked before `/forget` deletes anything.
 pub const FORGET_CONFIRM: &str = "This deletes everything I have stored about you, in every \
      channel and DM. To go ahead, run `/forget confirm:True`.";
@@ -207,7 +205,7 @@ async fn ask(ctx: Ctx<'_>, text: String, forced: ProviderKind) -> Result<(), Com
             return Ok(());
         }
         let Some(turn) = shared.inflight.begin() else {
-            ctx.send(private(SHUTTING_DOWN)).await?;
+            ctx.send(private(messages::SHUTTING_DOWN)).await?;
             return Ok(());
         };
         ctx.defer().await?;

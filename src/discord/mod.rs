@@ -25,9 +25,9 @@ mod turn;
 mod typing;
 
 pub use client::{intents, run};
-pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR, NOT_ALLOWED, SHUTTING_DOWN};
+pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR, NOT_ALLOWED};
 pub use errors::DiscordError;
 pub use handler::EMPTY_MENTION_HINT;
 pub use status::{DiscordStatus, DiscordStatusSnapshot};
 pub use status_view::render_status;
-pub use turn::{INTERRUPTED_NOTICE, NOTHING_TO_SAY};
+pub use turn::NOTHING_TO_SAY;

@@ -9,13 +9,9 @@ use tracing::info;
 
 use super::inflight::TurnGuard;
 use super::stream::{ReplySink, StreamedReply};
-use crate::chat::{Conversations, Incoming, Outcome};
+use crate::chat::{Conversations, Incoming, Outcome, messages};
 use crate::config::DiscordConfig;
 use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
-
-/// Shown when the bot shuts down before an answer is complete.
-pub const INTERRUPTED_NOTICE: &str =
-    "I was restarted before I could finish this answer. Please ask again in a moment.";
 
 /// Shown to a slash command whose turn produced nothing to say.
 pub const NOTHING_TO_SAY: &str = "Nothing to say to that right now.";
@@ -74,7 +70,7 @@ pub async fn run_turn<S: ReplySink>(
         }
         () = guard.interrupted() => {
             info!("turn interrupted by shutdown");
-            vec![INTERRUPTED_NOTICE.to_string()]
+            vec![messages::INTERRUPTED.to_string()]
         }
     };
     if target.is_empty() && settings.never_silent {
