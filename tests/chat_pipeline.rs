@@ -432,3 +432,30 @@ async fn shutdown_drain_refuses_new_messages_and_waits_for_turns_in_flight() {
         1
     );
 }
+
+#[tokio::test]
+async fn export_returns_the_users_turns_as_json() {
+    let mock = MockLlm::start().await;
+    let bot = bot(&mock, &[]).await;
+    answer(
+        bot.service
+            .handle(message("ann", "remember the number 42"), None)
+            .await,
+    );
+    answer(
+        bot.service
+            .handle(message("bob", "bob's secret"), None)
+            .await,
+    );
+    let Outcome::Notice(export) = bot.service.export("ann").await else {
+        panic!("export is a notice");
+    };
+    let json = export
+        .strip_prefix("```json\n")
+        .and_then(|rest| rest.strip_suffix("\n```"))
+        .expect("a fenced JSON block");
+    let value: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+    assert_eq!(value["user_id"], "ann");
+    assert!(json.contains("remember the number 42"), "{json}");
+    assert!(!json.contains("bob's secret"), "only the caller's turns");
+}

@@ -461,6 +461,22 @@ async fn reset_empties_the_stored_conversation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_privately_shows_what_is_stored_about_the_caller() {
+    let stack = Stack::start(&[]).await;
+    stack
+        .bot
+        .discord
+        .send_message(UserMessage::mention(ALICE, GENERAL, "remember 42"));
+    stack.wait_posts("the answer", GENERAL, 1).await;
+
+    let (deferral, answer) = command(&stack, "export", json!([])).await;
+    assert!(ephemeral_deferral(&deferral), "{deferral:#?}");
+    let text = answer.content().expect("export text");
+    assert!(text.starts_with("```json"), "{text}");
+    assert!(text.contains("remember 42"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_is_ephemeral_and_shows_the_mode_and_models() {
     let stack = Stack::start(&[]).await;
     let (deferral, answer) = command(&stack, "status", json!([])).await;

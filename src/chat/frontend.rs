@@ -79,5 +79,7 @@ pub trait Conversations: Send + Sync + 'static {
     async fn reset(&self, user_id: &str, channel_id: &str) -> Outcome;
     /// Deletes everything stored about `user_id`; returns a confirmation notice.
     async fn forget(&self, user_id: &str) -> Outcome;
+    /// Everything stored about `user_id`, as a notice holding a fenced JSON block.
+    async fn export(&self, user_id: &str) -> Outcome;
     async fn status(&self, user_id: &str) -> StatusReport;
 }

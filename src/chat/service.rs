@@ -355,6 +355,16 @@ impl Conversations for ChatService {
         }
     }
 
+    async fn export(&self, user_id: &str) -> Outcome {
+        match self.inner.memory.export_user(user_id).await {
+            Ok(json) => Outcome::Notice(format!("```json\n{json}\n```")),
+            Err(error) => {
+                warn!(%error, user = %user_id, "export failed");
+                Outcome::Notice(messages::MEMORY_UNAVAILABLE.to_string())
+            }
+        }
+    }
+
     async fn status(&self, user_id: &str) -> StatusReport {
         let runtime = self.runtime();
         let config = &runtime.config;

@@ -13,7 +13,7 @@ use crate::config::Purpose;
 /// The channel id terminal conversations are stored under.
 pub const TERMINAL_CHANNEL: &str = "terminal";
 
-const HELP: &str = "Type a message. Commands: /reset (clear this conversation), /forget (delete everything stored about you), /quit. Ctrl-D ends.";
+const HELP: &str = "Type a message. Commands: /reset (clear this conversation), /export (show everything stored about you), /forget (delete it), /quit. Ctrl-D ends.";
 
 /// A line typed at the prompt, parsed before anything runs.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,6 +21,7 @@ enum Line<'a> {
     Message(&'a str),
     Reset,
     Forget,
+    Export,
     Quit,
     Help,
     Empty,
@@ -31,6 +32,7 @@ fn parse(line: &str) -> Line<'_> {
         "" => Line::Empty,
         "/reset" => Line::Reset,
         "/forget" => Line::Forget,
+        "/export" => Line::Export,
         "/quit" | "/exit" => Line::Quit,
         "/help" => Line::Help,
         text => Line::Message(text),
@@ -64,6 +66,7 @@ pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose:
             Line::Help => Outcome::Notice(HELP.to_string()),
             Line::Reset => service.reset(user, TERMINAL_CHANNEL).await,
             Line::Forget => service.forget(user).await,
+            Line::Export => service.export(user).await,
             Line::Message(text) => service.handle(incoming(user, text), None).await,
         };
         print_outcome(&outcome, verbose);
@@ -114,6 +117,7 @@ mod tests {
     fn commands_are_parsed_before_anything_runs() {
         assert_eq!(parse(" /reset "), Line::Reset);
         assert_eq!(parse("/forget"), Line::Forget);
+        assert_eq!(parse("/export"), Line::Export);
         assert_eq!(parse("/quit"), Line::Quit);
         assert_eq!(parse("   "), Line::Empty);
         assert_eq!(

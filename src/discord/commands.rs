@@ -40,7 +40,7 @@ pub enum CommandError {
 
 /// Every command duet registers.
 pub fn all() -> Vec<poise::Command<Data, CommandError>> {
-    vec![chat(), search(), reset(), forget(), status()]
+    vec![chat(), search(), reset(), forget(), export(), status()]
 }
 
 /// Builds the poise framework: registers the commands when the bot first
@@ -154,6 +154,23 @@ pub async fn forget(
         Ok(())
     }
     .instrument(command_span("forget", interaction))
+    .await
+}
+
+/// Everything I have stored about you, as JSON (only you see it).
+#[poise::command(slash_command)]
+pub async fn export(ctx: Ctx<'_>) -> Result<(), CommandError> {
+    let Some(interaction) = interaction(ctx) else {
+        return Ok(());
+    };
+    async {
+        ctx.defer_ephemeral().await?;
+        let user = interaction.user.id.to_string();
+        let outcome = ctx.data().conversations.export(&user).await;
+        show(ctx, interaction, &parts_of(&outcome), true).await;
+        Ok(())
+    }
+    .instrument(command_span("export", interaction))
     .await
 }
 

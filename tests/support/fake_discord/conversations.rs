@@ -156,6 +156,11 @@ impl Conversations for ScriptedConversations {
         Outcome::Notice("I deleted everything I had stored about you.".into())
     }
 
+    async fn export(&self, user_id: &str) -> Outcome {
+        self.note(format!("export {user_id}"));
+        Outcome::Notice(format!("```json\n{{\"user_id\": \"{user_id}\"}}\n```"))
+    }
+
     async fn status(&self, user_id: &str) -> StatusReport {
         self.note(format!("status {user_id}"));
         StatusReport {
