@@ -12,7 +12,6 @@ use tracing::{info, warn};
 use super::commands;
 use super::errors::DiscordError;
 use super::handler::{Handler, Shared};
-use super::presence::presence_for;
 use super::status::DiscordStatus;
 use crate::chat::Conversations;
 use crate::config::Config;
@@ -58,7 +57,7 @@ pub async fn run(
     let discord = &current.discord;
     let token = discord.token.as_ref().ok_or(DiscordError::MissingToken)?;
     let shared = Arc::new(Shared::new(config, conversations));
-    let (online, activity) = presence_for(discord);
+    let (online, activity) = shared.identified_presence.clone();
     let mut builder =
         ClientBuilder::new_with_http(http_client(token, discord.api_base_url.as_ref()), intents())
             .event_handler(Handler::new(Arc::clone(&shared)))

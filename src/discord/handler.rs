@@ -5,7 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use serenity::all::{ChannelId, Context, EventHandler, Message, Ready, ResumedEvent, UserId};
+use serenity::all::{
+    ActivityData, ChannelId, Context, EventHandler, Message, OnlineStatus, Ready, ResumedEvent,
+    UserId,
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
@@ -36,6 +39,8 @@ pub struct Shared {
     pub closing: CancellationToken,
     /// Shards whose presence already follows configuration reloads.
     presence_followers: Mutex<HashSet<u32>>,
+    /// The presence the shards identify with (the configuration at start).
+    pub identified_presence: (OnlineStatus, Option<ActivityData>),
 }
 
 impl Shared {
@@ -43,12 +48,14 @@ impl Shared {
         config: watch::Receiver<Arc<Config>>,
         conversations: Arc<dyn Conversations>,
     ) -> Self {
+        let identified_presence = presence_for(&config.borrow().discord);
         Self {
             config,
             conversations,
             inflight: Arc::default(),
             closing: CancellationToken::new(),
             presence_followers: Mutex::default(),
+            identified_presence,
         }
     }
 
@@ -111,17 +118,19 @@ impl Handler {
         }
         let mut config = self.shared.config.clone();
         let closing = self.shared.closing.clone();
+        // Start from what the shard identified with, not from the
+        // configuration now: a reload between start and READY must count.
+        let mut current = self.shared.identified_presence.clone();
         tokio::spawn(async move {
-            let mut current = presence_for(&config.borrow_and_update().discord);
             loop {
-                tokio::select! {
-                    () = closing.cancelled() => return,
-                    changed = config.changed() => if changed.is_err() { return },
-                }
                 let wanted = presence_for(&config.borrow_and_update().discord);
                 if wanted != current {
                     ctx.set_presence(wanted.1.clone(), wanted.0);
                     current = wanted;
+                }
+                tokio::select! {
+                    () = closing.cancelled() => return,
+                    changed = config.changed() => if changed.is_err() { return },
                 }
             }
         });
