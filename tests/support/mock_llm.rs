@@ -524,8 +524,9 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let index = mock.record(route, version, &headers, json.clone());
+    // In flight before recorded: whoever sees the request sees it counted.
     let in_flight = InFlight::enter(&mock);
+    let index = mock.record(route, version, &headers, json.clone());
     let fault = mock.next_fault(route);
     let mut gate = mock.gate_open.subscribe();
     let _ = gate.wait_for(|open| *open).await;
