@@ -98,28 +98,29 @@ const PRESENT: &[&str] = &[
     "/targets",
 ];
 
-#[test]
-fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
+/// Runs `duet-bench` on the tiny workload with `args` and returns its JSON
+/// and its table.
+fn run_quick(args: &[&str]) -> (Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.json");
     let output = Command::new(env!("CARGO_BIN_EXE_duet-bench"))
-        .args([
-            "--quick",
-            "--latency-ms",
-            "5",
-            "--retry-after-ms",
-            "20",
-            "--json",
-        ])
+        .args(["--quick", "--latency-ms", "5", "--retry-after-ms", "20"])
+        .args(args)
+        .arg("--json")
         .arg(&path)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "duet-bench failed:\n{stderr}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(stdout.contains("targets (issue 7)"), "no table:\n{stdout}");
+    let report = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (report, stdout)
+}
 
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+#[test]
+fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
+    let (report, _) = run_quick(&[]);
     for pointer in FILLED {
         let value = report.pointer(pointer);
         assert!(
@@ -133,6 +134,7 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
             "{pointer} missing in:\n{report:#}"
         );
     }
+    assert_eq!(report["harness"]["frontend"], "pipeline");
     // Every message got an answer or a counted notice; none vanished.
     assert_eq!(
         report["overhead"]["completed"],
@@ -142,4 +144,28 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
     assert_eq!(report["connections"]["http2"]["negotiated"], "HTTP/2");
     assert_eq!(report["connections"]["http1"]["negotiated"], "HTTP/1.1");
     assert_eq!(report["targets"].as_array().unwrap().len(), 11);
+}
+
+#[test]
+fn with_discord_every_message_goes_through_the_real_frontend_and_is_answered() {
+    let (report, table) = run_quick(&["--discord", "--only", "overhead,storm"]);
+    assert_eq!(
+        report["harness"]["frontend"],
+        "discord (fake gateway + REST)"
+    );
+    assert!(table.contains("discord (fake gateway + REST)"), "{table}");
+    let overhead = &report["overhead"];
+    assert_eq!(overhead["failures"], 0, "{overhead:#}");
+    let answered = overhead["answered_by_openai"].as_u64().unwrap()
+        + overhead["answered_by_perplexity"].as_u64().unwrap();
+    assert_eq!(
+        Some(answered),
+        overhead["messages"].as_u64(),
+        "{overhead:#}"
+    );
+    assert!(overhead["overhead_ms"]["p50"].is_number(), "{overhead:#}");
+    // Notices of the storm would be replies too; there must be none.
+    assert_eq!(report["storm"]["user_visible_failures"], 0, "{report:#}");
+    assert_eq!(report["storm"]["completed"], report["storm"]["messages"]);
+    assert!(report["throughput"].is_null() && report["memory"].is_null());
 }

@@ -4,7 +4,7 @@
 //! memory, a 429 storm, routing cost and startup as a table and as JSON.
 //!
 //! `cargo run --release --bin duet-bench -- [--json PATH] [--quick]
-//! [--latency-ms 50] [--share-429 0.3] [--http1] [--upstream URL]`
+//! [--latency-ms 50] [--share-429 0.3] [--http1] [--discord] [--upstream URL]`
 
 #[path = "duet_bench/args.rs"]
 mod args;
@@ -12,6 +12,11 @@ mod args;
 mod child;
 #[path = "duet_bench/connections.rs"]
 mod connections;
+#[path = "duet_bench/discord.rs"]
+mod discord;
+#[expect(dead_code, reason = "the harness uses only part of the test double")]
+#[path = "../../tests/support/fake_discord/mod.rs"]
+mod fake_discord;
 #[path = "duet_bench/load.rs"]
 mod load;
 #[path = "duet_bench/load_sections.rs"]
@@ -86,7 +91,7 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     let started = Instant::now();
     // As `duet run` does: metric updates are part of a message's cost.
     let _metrics = duet::ops::install_metrics();
-    let host = if args.uses_mock() {
+    let host = if args.uses_mock() || args.discord {
         Some(MockHost::start()?)
     } else {
         None
@@ -142,6 +147,7 @@ fn harness(args: &Args, elapsed: Duration) -> Value {
         "version": env!("CARGO_PKG_VERSION"),
         "upstream": args.upstream.as_ref().map(url::Url::as_str).unwrap_or("in-process mock (TLS, ALPN)"),
         "http": if args.http1 { "HTTP/1.1" } else { "HTTP/2 (ALPN)" },
+        "frontend": if args.discord { "discord (fake gateway + REST)" } else { "pipeline" },
         "latency_ms": args.latency_ms,
         "quick": args.quick,
         "machine": sys::Machine::describe(),

@@ -33,6 +33,11 @@ pub struct Args {
     /// users); 20 matches the workload but takes minutes of disk writes.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub flat_turns: usize,
+    /// Send the load sections' messages through duet's real Discord
+    /// frontend: a fake Discord (gateway + REST, on the mock's thread)
+    /// delivers each as a mention and the reply's arrival ends it.
+    #[arg(long)]
+    pub discord: bool,
     /// Drive this OpenAI-compatible base URL (e.g. https://host/v1) instead
     /// of the mock; OPENAI_API_KEY, GPT_MODEL and TLS_CA_FILE come from the
     /// environment. Mock-only figures are skipped.

@@ -32,7 +32,7 @@ struct Counts {
 async fn one_protocol(args: &Args, host: Option<&MockHost>, http1: bool) -> anyhow::Result<Value> {
     let latency = Duration::from_millis(args.latency_ms);
     let target = Target::new(args, host, latency).await;
-    let pipeline = Pipeline::start(&target.env_with(http1, &[])).await?;
+    let pipeline = Pipeline::start(args, host, &target.env_with(http1, &[])).await?;
     let counts = || {
         let (requests, dialled) = pipeline.totals();
         Counts {
@@ -55,7 +55,7 @@ async fn one_protocol(args: &Args, host: Option<&MockHost>, http1: bool) -> anyh
         user_offset: 2_000_000 + usize::from(http1) * 100_000,
         time_limit: Duration::from_secs(30),
     };
-    let burst_run = burst.run(&pipeline.service, host).await;
+    let burst_run = burst.run(&pipeline, host).await;
     let after_burst = counts();
     let steady = Workload {
         messages: steady_size,
@@ -65,7 +65,7 @@ async fn one_protocol(args: &Args, host: Option<&MockHost>, http1: bool) -> anyh
         user_offset: 2_010_000 + usize::from(http1) * 100_000,
         time_limit: Duration::from_secs(30),
     };
-    let steady_run = steady.run(&pipeline.service, host).await;
+    let steady_run = steady.run(&pipeline, host).await;
     let after_steady = counts();
     let openai = pipeline.stats(ProviderKind::OpenAi);
     let steady_requests = after_steady.requests - after_burst.requests;

@@ -1,5 +1,6 @@
 //! Simulated users: the messages they send and the runner that pushes them
-//! through [`Conversations::handle`] at a fixed concurrency, timing each one.
+//! into the pipeline (directly or through Discord) at a fixed concurrency,
+//! timing each one.
 //!
 //! Each worker owns its users (user `u` belongs to worker `u % concurrency`),
 //! so two messages of one user are never in flight at once and the
@@ -9,11 +10,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use duet::chat::{ChatService, Conversations, Incoming, Outcome};
+use duet::chat::{Incoming, Outcome};
 use duet::providers::ProviderKind;
 
 use crate::mock_host::MockHost;
 use crate::mock_llm::{MockLlm, Route, last_user_message};
+use crate::pipeline::{Door, Pipeline};
 use crate::sys::{Spread, process_cpu};
 
 /// Questions the router sends to OpenAI.
@@ -190,15 +192,15 @@ impl Workload {
         plan
     }
 
-    /// Sends every message through `service` and waits for all answers.
-    pub async fn run(&self, service: &ChatService, host: Option<&MockHost>) -> LoadRun {
+    /// Sends every message into `pipeline` and waits for all answers.
+    pub async fn run(&self, pipeline: &Pipeline, host: Option<&MockHost>) -> LoadRun {
         let plan = self.plan();
         let mock_cpu = || host.map_or(Duration::ZERO, MockHost::cpu);
         let (cpu0, mock0, started) = (process_cpu(), mock_cpu(), Instant::now());
         let stop_at = started + self.time_limit;
         let workers: Vec<_> = plan
             .into_iter()
-            .map(|messages| tokio::spawn(worker(service.clone(), messages, stop_at)))
+            .map(|messages| tokio::spawn(worker(pipeline.door(), messages, stop_at)))
             .collect();
         let mut samples = Vec::with_capacity(self.messages);
         for worker in futures::future::join_all(workers).await {
@@ -213,16 +215,14 @@ impl Workload {
     }
 }
 
-async fn worker(service: ChatService, messages: Vec<Incoming>, stop_at: Instant) -> Vec<Sample> {
+async fn worker(door: Door, messages: Vec<Incoming>, stop_at: Instant) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(messages.len());
     for message in messages {
         if Instant::now() >= stop_at {
             break;
         }
         let text = message.text.clone();
-        let started = Instant::now();
-        let outcome = service.handle(message, None).await;
-        let elapsed = started.elapsed();
+        let (outcome, elapsed) = door.send(message).await;
         let (provider, notice) = match outcome {
             Outcome::Answer(answer) => (Some(answer.provider), None),
             Outcome::Notice(notice) => (None, Some(notice)),

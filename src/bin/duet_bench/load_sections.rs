@@ -30,7 +30,7 @@ pub async fn overhead(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Va
             ("PERPLEXITY_MAX_CONNECTIONS", caps),
         ],
     );
-    let pipeline = Pipeline::start(&env).await?;
+    let pipeline = Pipeline::start(args, host, &env).await?;
     let (messages, users, concurrency) = if args.quick {
         (12, 6, 4)
     } else {
@@ -44,7 +44,7 @@ pub async fn overhead(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Va
         user_offset: 0,
         time_limit: Duration::from_secs(60),
     };
-    let run = workload.run(&pipeline.service, host).await;
+    let run = workload.run(&pipeline, host).await;
     let mock = target.mock.as_ref();
     Ok(json!({
         "messages": messages,
@@ -88,7 +88,7 @@ pub async fn throughput(args: &Args, host: Option<&MockHost>) -> anyhow::Result<
                 ("PERPLEXITY_MAX_CONNECTIONS", cap.to_string()),
             ],
         );
-        let pipeline = Pipeline::start(&env).await?;
+        let pipeline = Pipeline::start(args, host, &env).await?;
         for &concurrency in sweep {
             let messages = if args.quick {
                 concurrency * 2
@@ -104,7 +104,7 @@ pub async fn throughput(args: &Args, host: Option<&MockHost>) -> anyhow::Result<
                 time_limit: Duration::from_secs(20),
             };
             offset += concurrency * 2;
-            let run = workload.run(&pipeline.service, host).await;
+            let run = workload.run(&pipeline, host).await;
             points.push(point(&run, concurrency, cap, latency, target.mock.as_ref()));
         }
     }

@@ -1,7 +1,8 @@
 //! Runs the mock LLM server on an OS thread of its own, with its own
 //! single-threaded tokio runtime, so its CPU time can be told apart from
 //! the bot's: everything the mock does (TLS, HTTP/2, JSON) happens on that
-//! one thread, whose CPU clock [`MockHost::cpu`] reads.
+//! one thread, whose CPU clock [`MockHost::cpu`] reads. The fake Discord
+//! of `--discord` runs there too.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -50,14 +51,27 @@ impl MockHost {
 
     /// A new mock server (TLS + ALPN when `tls`) served from the mock thread.
     pub async fn launch(&self, tls: bool) -> MockLlm {
-        let started = self.handle.spawn(async move {
+        self.run(async move {
             if tls {
                 MockLlm::start_tls().await
             } else {
                 MockLlm::start().await
             }
-        });
-        started.await.expect("the mock server starts")
+        })
+        .await
+    }
+
+    /// Runs `task` on the mock's thread (tasks it spawns stay there, so
+    /// their CPU is the mock's, not the bot's).
+    pub async fn run<F>(&self, task: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle
+            .spawn(task)
+            .await
+            .expect("a task on the mock thread finishes")
     }
 
     /// CPU time the mock's thread has used so far.

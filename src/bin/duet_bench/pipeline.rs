@@ -1,18 +1,20 @@
 //! Builds duet's real pipeline for a section: configuration (from an
 //! environment map, as `duet run` reads it), pooled clients warmed up,
-//! memory and the [`ChatService`], pointed at the mock or at `--upstream`.
+//! memory and the [`ChatService`], pointed at the mock or at `--upstream`;
+//! with `--discord`, the real Discord frontend in front of it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use duet::chat::ChatService;
 use duet::chat::memory::Memory;
+use duet::chat::{ChatService, Conversations, Incoming, Outcome};
 use duet::config::Config;
 use duet::providers::{PoolStats, ProviderKind, Providers};
 
 use crate::args::Args;
+use crate::discord::DiscordFront;
 use crate::mock_host::MockHost;
 use crate::mock_llm::{Fault, MockLlm, Route};
 
@@ -60,6 +62,29 @@ impl Target {
     }
 }
 
+/// Where a simulated user's message enters duet.
+#[derive(Clone)]
+pub enum Door {
+    /// Straight into [`ChatService`], as a frontend hands it over.
+    Pipeline(ChatService),
+    /// As a Discord message through the real frontend.
+    Discord(Arc<DiscordFront>),
+}
+
+impl Door {
+    /// One message: its outcome and how long the user waited for it.
+    pub async fn send(&self, message: Incoming) -> (Outcome, Duration) {
+        match self {
+            Door::Discord(front) => front.send(message).await,
+            Door::Pipeline(service) => {
+                let started = std::time::Instant::now();
+                let outcome = service.handle(message, None).await;
+                (outcome, started.elapsed())
+            }
+        }
+    }
+}
+
 /// OpenAI-compatible upstream only: Perplexity stays unconfigured.
 pub fn upstream_env(url: &str, process: &HashMap<String, String>) -> HashMap<String, String> {
     let mut env = HashMap::from([
@@ -101,20 +126,50 @@ fn load_defaults(http1: bool) -> Vec<(&'static str, String)> {
 pub struct Pipeline {
     pub service: ChatService,
     pub providers: Arc<Providers>,
+    /// The Discord frontend messages go through (`--discord`).
+    front: Option<Arc<DiscordFront>>,
 }
 
 impl Pipeline {
     /// Loads the configuration from `env`, builds and warms the providers,
-    /// opens memory and the service, as `duet run` does at start.
-    pub async fn start(env: &HashMap<String, String>) -> anyhow::Result<Pipeline> {
-        let config = Config::from_env(env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    /// opens memory and the service, as `duet run` does at start; with
+    /// `--discord`, connects the frontend to a fake Discord on `host`.
+    pub async fn start(
+        args: &Args,
+        host: Option<&MockHost>,
+        env: &HashMap<String, String>,
+    ) -> anyhow::Result<Pipeline> {
+        let mut env = env.clone();
+        let fake = match host.filter(|_| args.discord) {
+            Some(host) => Some(DiscordFront::fake(host, &mut env).await),
+            None => None,
+        };
+        let config = Config::from_env(&env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
         let config = Arc::new(config);
         let providers = Arc::new(Providers::from_config(&config).context("providers")?);
         providers.warm_up().await;
         let memory =
             Memory::open(&config.memory, config.orchestrator.max_history).context("memory")?;
-        let service = ChatService::new(config, providers.clone(), memory);
-        Ok(Pipeline { service, providers })
+        let service = ChatService::new(config.clone(), providers.clone(), memory);
+        let front = match fake {
+            Some(fake) => Some(Arc::new(
+                DiscordFront::start(fake, config, service.clone()).await?,
+            )),
+            None => None,
+        };
+        Ok(Pipeline {
+            service,
+            providers,
+            front,
+        })
+    }
+
+    /// How simulated users reach this pipeline.
+    pub fn door(&self) -> Door {
+        match &self.front {
+            Some(front) => Door::Discord(front.clone()),
+            None => Door::Pipeline(self.service.clone()),
+        }
     }
 
     /// One provider's pool counters (zeros when it is not configured).

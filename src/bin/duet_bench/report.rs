@@ -142,6 +142,7 @@ pub fn table(r: &Value) -> String {
             f(&format!("{pointer}/max"))
         )
     };
+    row("   messages enter through", f("/harness/frontend"));
     row(
         "1. overhead: messages / users / concurrency",
         format!(

@@ -23,7 +23,7 @@ pub async fn storm(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Value
     };
     let retry_after = Duration::from_millis(args.retry_after_ms);
     mock.set_429_share(args.share_429, RetryAfter::Millis(args.retry_after_ms));
-    let pipeline = Pipeline::start(&target.env_with(args.http1, &[])).await?;
+    let pipeline = Pipeline::start(args, host, &target.env_with(args.http1, &[])).await?;
     let (messages, concurrency) = if args.quick { (10, 5) } else { (400, 50) };
     let workload = Workload {
         messages,
@@ -33,7 +33,7 @@ pub async fn storm(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Value
         user_offset: 3_000_000,
         time_limit: Duration::from_secs(60),
     };
-    let run = workload.run(&pipeline.service, host).await;
+    let run = workload.run(&pipeline, host).await;
     let audit = Audit::of(mock, retry_after);
     let (requests, retries) = pipeline
         .providers

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use fixtures::{DUET, FakeUser};
 use gateway::{Gateway, Outgoing};
@@ -58,6 +58,16 @@ impl Recorded {
         self.method != "WS"
     }
 
+    /// The message a new bot message replies to, if it is one.
+    pub fn replies_to(&self) -> Option<u64> {
+        if self.method != "POST" || !self.path.ends_with("/messages") {
+            return None;
+        }
+        self.body["message_reference"]["message_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+    }
+
     /// The id of the message the fake returned.
     pub fn message_id(&self) -> u64 {
         self.response["id"]
@@ -86,6 +96,8 @@ pub(crate) struct Shared {
     /// The message id of each interaction's `@original` response, by token.
     originals: Mutex<HashMap<String, u64>>,
     failures: Mutex<Vec<Failure>>,
+    /// Who waits for the bot's reply to a message, by the message's id.
+    reply_waiters: Mutex<HashMap<u64, oneshot::Sender<Recorded>>>,
 }
 
 impl Shared {
@@ -101,6 +113,12 @@ impl Shared {
     }
 
     fn push(&self, recorded: Recorded) {
+        let waiter = recorded
+            .replies_to()
+            .and_then(|id| lock(&self.reply_waiters).remove(&id));
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(recorded.clone());
+        }
         let count = {
             let mut log = lock(&self.log);
             log.push(recorded);
@@ -153,6 +171,7 @@ impl FakeDiscord {
             sent: Mutex::default(),
             originals: Mutex::default(),
             failures: Mutex::default(),
+            reply_waiters: Mutex::default(),
         });
         let app = rest::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
@@ -237,6 +256,17 @@ impl FakeDiscord {
         let id = self.shared.next_id();
         self.dispatch("MESSAGE_CREATE", message.to_json(id));
         id
+    }
+
+    /// Dispatches MESSAGE_CREATE for `message`; the receiver gets the bot's
+    /// first message that replies to it (for load runs, where scanning the
+    /// whole log per message would cost more than the bot).
+    pub fn send_awaiting_reply(&self, message: UserMessage) -> oneshot::Receiver<Recorded> {
+        let id = self.shared.next_id();
+        let (waiter, reply) = oneshot::channel();
+        lock(&self.shared.reply_waiters).insert(id, waiter);
+        self.dispatch("MESSAGE_CREATE", message.to_json(id));
+        reply
     }
 
     /// Dispatches INTERACTION_CREATE for `/name options` and returns the
