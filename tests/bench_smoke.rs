@@ -84,6 +84,9 @@ const FILLED: &[&str] = &[
     "/startup/idle_rss_bytes",
     "/startup/idle_rss_mib",
     "/startup/warm_connections",
+    "/startup/duet_run/ready_ms",
+    "/startup/duet_run/idle_rss_mib",
+    "/startup/duet_run/rss_anon_mib",
 ];
 
 /// Fields present (possibly null: the tiny workload has no such point, or
@@ -135,6 +138,10 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
         );
     }
     assert_eq!(report["harness"]["frontend"], "pipeline");
+    assert_eq!(
+        report["startup"]["duet_run"]["exit"], 0,
+        "the real bot stops cleanly on SIGTERM"
+    );
     // Every message got an answer or a counted notice; none vanished.
     assert_eq!(
         report["overhead"]["completed"],

@@ -14,6 +14,8 @@ mod child;
 mod connections;
 #[path = "duet_bench/discord.rs"]
 mod discord;
+#[path = "duet_bench/duet_run.rs"]
+mod duet_run;
 #[expect(dead_code, reason = "the harness uses only part of the test double")]
 #[path = "../../tests/support/fake_discord/mod.rs"]
 mod fake_discord;
@@ -135,8 +137,12 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     if args.runs("startup") {
         step("startup");
         let target = Target::new(args, host, Duration::ZERO).await;
-        report["startup"] =
-            tokio::task::spawn_blocking(move || child::startup(&target.env)).await??;
+        let env = target.env.clone();
+        report["startup"] = tokio::task::spawn_blocking(move || child::startup(&env)).await??;
+        report["startup"]["duet_run"] = match host {
+            Some(host) => duet_run::measure(host, &target.env).await?,
+            None => json!({"skipped": "needs the in-process mock"}),
+        };
     }
     report["harness"] = harness(args, started.elapsed());
     Ok(report)

@@ -54,6 +54,7 @@ async fn one_protocol(args: &Args, host: Option<&MockHost>, http1: bool) -> anyh
         web_share: 0.0,
         user_offset: 2_000_000 + usize::from(http1) * 100_000,
         time_limit: Duration::from_secs(30),
+        ramp: Duration::ZERO,
     };
     let burst_run = burst.run(&pipeline, host).await;
     let after_burst = counts();
@@ -64,6 +65,7 @@ async fn one_protocol(args: &Args, host: Option<&MockHost>, http1: bool) -> anyh
         web_share: 0.0,
         user_offset: 2_010_000 + usize::from(http1) * 100_000,
         time_limit: Duration::from_secs(30),
+        ramp: Duration::ZERO,
     };
     let steady_run = steady.run(&pipeline, host).await;
     let after_steady = counts();

@@ -22,6 +22,10 @@ use crate::mock_host::MockHost;
 /// How long a message may wait for its reply before it counts as unanswered.
 const REPLY_WAIT: Duration = Duration::from_secs(60);
 
+/// How long the bot may take to connect and register its commands (less
+/// than the fake's own wait, which panics).
+pub const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
 /// What a message that got no reply reports.
 pub const NO_REPLY: &str = "(no reply from the bot)";
 
@@ -73,7 +77,7 @@ impl DiscordFront {
             }
         });
         tokio::time::timeout(
-            REPLY_WAIT,
+            CONNECT_WAIT,
             fake.wait_until("slash command registration", |log| {
                 log.iter()
                     .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))

@@ -56,6 +56,8 @@ pub struct Workload {
     pub user_offset: usize,
     /// No new message starts after this much time.
     pub time_limit: Duration,
+    /// Workers start spread evenly over this much time (zero: all at once).
+    pub ramp: Duration,
 }
 
 /// One message's fate.
@@ -198,9 +200,14 @@ impl Workload {
         let mock_cpu = || host.map_or(Duration::ZERO, MockHost::cpu);
         let (cpu0, mock0, started) = (process_cpu(), mock_cpu(), Instant::now());
         let stop_at = started + self.time_limit;
+        let step = self.ramp / (plan.len().max(1) as u32);
         let workers: Vec<_> = plan
             .into_iter()
-            .map(|messages| tokio::spawn(worker(pipeline.door(), messages, stop_at)))
+            .enumerate()
+            .map(|(w, messages)| {
+                let start_at = started + step * (w as u32);
+                tokio::spawn(worker(pipeline.door(), messages, start_at, stop_at))
+            })
             .collect();
         let mut samples = Vec::with_capacity(self.messages);
         for worker in futures::future::join_all(workers).await {
@@ -215,7 +222,13 @@ impl Workload {
     }
 }
 
-async fn worker(door: Door, messages: Vec<Incoming>, stop_at: Instant) -> Vec<Sample> {
+async fn worker(
+    door: Door,
+    messages: Vec<Incoming>,
+    start_at: Instant,
+    stop_at: Instant,
+) -> Vec<Sample> {
+    tokio::time::sleep_until(start_at.into()).await;
     let mut samples = Vec::with_capacity(messages.len());
     for message in messages {
         if Instant::now() >= stop_at {

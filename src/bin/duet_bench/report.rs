@@ -84,9 +84,9 @@ fn checks(r: &Value) -> Vec<Check> {
         ),
         check(
             r,
-            "idle RSS after start (MiB)",
+            "idle RSS of duet run (MiB)",
             "< 15",
-            "/startup/idle_rss_mib",
+            "/startup/duet_run/idle_rss_mib",
             |v| v < 15.0,
         ),
         check(
@@ -166,6 +166,14 @@ pub fn table(r: &Value) -> String {
         f("/overhead/cpu_us_per_message"),
     );
     row("   failures", f("/overhead/failures"));
+    row(
+        "   all users at once: overhead (ms)",
+        spread("/overhead/synchronized/overhead_ms"),
+    );
+    row(
+        "   all users at once: bot CPU per message (µs)",
+        f("/overhead/synchronized/cpu_us_per_message"),
+    );
     row(
         "2. throughput (msg/s), default cap 50: c=100 / c=1000",
         format!(
@@ -291,11 +299,21 @@ pub fn table(r: &Value) -> String {
         ),
     );
     row(
-        "7. startup: ready (ms) / idle RSS (MiB)",
+        "7. startup, pipeline only: ready (ms) / RSS (MiB)",
         format!(
             "{} / {}",
             f("/startup/ready_ms"),
             f("/startup/idle_rss_mib")
+        ),
+    );
+    row(
+        "   duet run: ready (ms) / idle RSS (MiB)",
+        format!(
+            "{} / {} (anonymous {}, file-backed {})",
+            f("/startup/duet_run/ready_ms"),
+            f("/startup/duet_run/idle_rss_mib"),
+            f("/startup/duet_run/rss_anon_mib"),
+            f("/startup/duet_run/rss_file_mib")
         ),
     );
     out.push_str("\n  targets (issue 7):\n");

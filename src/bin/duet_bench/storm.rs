@@ -32,6 +32,7 @@ pub async fn storm(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Value
         web_share: 0.2,
         user_offset: 3_000_000,
         time_limit: Duration::from_secs(60),
+        ramp: Duration::ZERO,
     };
     let run = workload.run(&pipeline, host).await;
     let audit = Audit::of(mock, retry_after);

@@ -7,15 +7,18 @@ use serde::Serialize;
 
 /// Resident set size in bytes (`VmRSS` in /proc/self/status); 0 when unknown.
 pub fn rss_bytes() -> u64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return 0;
-    };
+    status_bytes("self", "VmRSS").unwrap_or(0)
+}
+
+/// A byte figure (`VmRSS`, `RssAnon`, `RssFile`, …) of `/proc/{pid}/status`.
+pub fn status_bytes(pid: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
+        .map(|kib| kib * 1024)
 }
 
 /// User + system CPU time of the whole process so far (every thread).
