@@ -226,15 +226,22 @@ impl DuetProcess {
         }
     }
 
-    /// Waits for the child to exit on its own.
+    /// Waits for the child to exit on its own and for its last log line
+    /// to be read (stderr is read by another task, which may lag the exit).
     pub async fn wait_for_exit(&mut self) -> ExitStatus {
-        match tokio::time::timeout(PROCESS_WAIT, self.child.wait()).await {
+        let status = match tokio::time::timeout(PROCESS_WAIT, self.child.wait()).await {
             Ok(status) => status.expect("wait for duet"),
             Err(_) => panic!(
                 "duet did not exit; logged:\n{}",
                 describe(&self.logs.snapshot())
             ),
+        };
+        let mut changed = self.logs.changed.subscribe();
+        let closed = changed.wait_for(|(_, closed)| *closed);
+        if tokio::time::timeout(PROCESS_WAIT, closed).await.is_err() {
+            panic!("duet exited but its stderr stayed open");
         }
+        status
     }
 }
 
