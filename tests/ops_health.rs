@@ -110,12 +110,7 @@ async fn health_and_metrics_report_both_pools_after_traffic_to_both_providers() 
     let discord = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let duet = DuetProcess::start(&run_env(&discord, &mock, dir.path()), None, dir.path()).await;
-    discord
-        .wait_until("slash command registration", |log| {
-            log.iter()
-                .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-        })
-        .await;
+    discord.wait_for_commands().await;
 
     // Two turns per provider, one after the other in each conversation, so
     // the second request of each can reuse the first one's connection.

@@ -92,12 +92,7 @@ async fn editing_the_ini_retunes_pools_and_rate_limits_without_failing_turns_in_
     let file = ConfigFile::new(&ini("1", 100));
     let env: HashMap<String, String> = run_env(&discord, &mock, file.dir.path());
     let duet = DuetProcess::start(&env, Some(&file.path), file.dir.path()).await;
-    discord
-        .wait_until("slash command registration", |log| {
-            log.iter()
-                .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-        })
-        .await;
+    discord.wait_for_commands().await;
 
     // Three turns on a pool of one connection: one at the mock, two queued.
     mock.hold();

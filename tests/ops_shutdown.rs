@@ -39,12 +39,7 @@ async fn bot_with_a_held_turn(
     let mut env = run_env(discord, mock, dir);
     env.insert("SHUTDOWN_GRACE_SECS".into(), grace.into());
     let duet = DuetProcess::start(&env, None, dir).await;
-    discord
-        .wait_until("slash command registration", |log| {
-            log.iter()
-                .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-        })
-        .await;
+    discord.wait_for_commands().await;
     mock.hold();
     discord.send_message(UserMessage::dm(ALICE, DM_ALICE, question));
     mock.wait_for_requests(1).await;

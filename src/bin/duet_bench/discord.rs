@@ -76,15 +76,9 @@ impl DiscordFront {
                 eprintln!("duet-bench: the Discord frontend stopped: {error}");
             }
         });
-        tokio::time::timeout(
-            CONNECT_WAIT,
-            fake.wait_until("slash command registration", |log| {
-                log.iter()
-                    .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-            }),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("the Discord frontend did not connect to the fake"))?;
+        tokio::time::timeout(CONNECT_WAIT, fake.wait_for_commands())
+            .await
+            .map_err(|_| anyhow::anyhow!("the Discord frontend did not connect to the fake"))?;
         Ok(DiscordFront {
             fake,
             outcomes,

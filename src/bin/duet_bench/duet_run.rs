@@ -63,14 +63,7 @@ pub async fn measure(host: &MockHost, env: &HashMap<String, String>) -> anyhow::
         .spawn()
         .with_context(|| format!("start {}", exe.display()))?;
     let pid = child.id().context("the child's pid")?.to_string();
-    let connected = tokio::time::timeout(
-        CONNECT_WAIT,
-        discord.wait_until("slash command registration", |log| {
-            log.iter()
-                .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-        }),
-    )
-    .await;
+    let connected = tokio::time::timeout(CONNECT_WAIT, discord.wait_for_commands()).await;
     let Ok(log) = connected else {
         let log = std::fs::read_to_string(&log_file).unwrap_or_default();
         bail!("duet run did not connect to the fake Discord; its log:\n{log}");

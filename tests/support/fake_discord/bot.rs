@@ -42,12 +42,7 @@ impl<C: Conversations> RunningBot<C> {
                 let _ = stopped.await;
             },
         ));
-        discord
-            .wait_until("slash command registration", |log| {
-                log.iter()
-                    .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-            })
-            .await;
+        discord.wait_for_commands().await;
         Self {
             discord,
             pipeline,

@@ -225,6 +225,16 @@ impl FakeDiscord {
         }
     }
 
+    /// Waits until the bot has registered its slash commands, which it does
+    /// once it is connected and ready to answer.
+    pub async fn wait_for_commands(&self) -> Vec<Recorded> {
+        self.wait_until("slash command registration", |log| {
+            log.iter()
+                .any(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+        })
+        .await
+    }
+
     /// Waits until the bot has identified `sessions` times and is live.
     pub async fn wait_for_session(&self, what: &str, identifies: usize, resumes: usize) {
         self.wait_until(what, |log| {
