@@ -1,6 +1,7 @@
 //! duet: a Discord chat bot that routes conversation to OpenAI and web
 //! questions to Perplexity. `main.rs` only wires these modules together.
 
+pub mod app;
 pub mod chat;
 pub mod cli;
 pub mod config;
@@ -11,3 +12,4 @@ pub mod ops;
 pub mod providers;
 pub mod render;
 pub mod secret;
+pub mod shutdown;

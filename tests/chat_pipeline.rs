@@ -6,14 +6,15 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet::chat::memory::Memory;
+use duet::app::{App, Role};
 use duet::chat::{ChatService, ConversationKey, Conversations, Incoming, Outcome, messages};
 use duet::config::{Config, MemoryScope};
-use duet::providers::{ProviderKind, Providers};
+use duet::providers::ProviderKind;
 use support::mock_llm::{ALPHA_URL, Fault, MockLlm, Route};
 
 struct Bot {
     service: ChatService,
+    app: App,
     _dir: tempfile::TempDir,
 }
 
@@ -30,10 +31,12 @@ async fn bot(mock: &MockLlm, extra: &[(&str, &str)]) -> Bot {
         env.insert(key.to_string(), value.to_string());
     }
     let config = Arc::new(Config::from_env(&env).expect("valid test config"));
-    let providers = Providers::from_config(&config).expect("providers");
-    let memory = Memory::open(&config.memory, config.orchestrator.max_history).expect("memory");
+    let app = App::build(config, Role::Terminal)
+        .await
+        .expect("the application starts");
     Bot {
-        service: ChatService::new(config, Arc::new(providers), memory),
+        service: app.service.clone(),
+        app,
         _dir: dir,
     }
 }
@@ -419,8 +422,8 @@ async fn shutdown_drain_refuses_new_messages_and_waits_for_turns_in_flight() {
     let service = bot.service.clone();
     let in_flight = tokio::spawn(async move { service.handle(message("ann", "slow"), None).await });
     mock.wait_for_requests(1).await;
-    let drained = bot.service.drain(Duration::from_secs(30)).await;
-    assert!(drained, "the turn finished within the grace period");
+    let drained = bot.app.stop_within(Duration::from_secs(30)).await;
+    assert!(drained.clean(), "the turn finished within the grace period");
     answer(in_flight.await.unwrap());
     let refused = bot.service.handle(message("bob", "hi"), None).await;
     assert_eq!(
@@ -458,4 +461,30 @@ async fn export_returns_the_users_turns_as_json() {
     assert_eq!(value["user_id"], "ann");
     assert!(json.contains("remember the number 42"), "{json}");
     assert!(!json.contains("bob's secret"), "only the caller's turns");
+}
+
+#[tokio::test]
+async fn the_drain_interrupts_a_turn_past_the_grace_and_the_pipeline_says_so() {
+    let mock = MockLlm::start().await;
+    let bot = bot(&mock, &[]).await;
+    mock.hold();
+    let service = bot.service.clone();
+    let in_flight =
+        tokio::spawn(async move { service.handle(message("ann", "endless"), None).await });
+    mock.wait_for_requests(1).await;
+    let drained = bot.app.stop_within(Duration::ZERO).await;
+    assert_eq!(drained.interrupted, 1);
+    assert_eq!(
+        in_flight.await.unwrap(),
+        Outcome::Notice(messages::INTERRUPTED.to_string())
+    );
+    assert!(
+        bot.service
+            .memory()
+            .load(&key("ann"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    mock.release();
 }

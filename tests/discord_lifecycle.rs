@@ -5,13 +5,23 @@ mod support;
 
 use std::sync::Arc;
 
+use duet::chat::live::{Live, LiveReceiver, LiveSender};
 use duet::chat::messages::INTERRUPTED;
+use duet::config::Config;
 use duet::discord::{self, DiscordError, DiscordStatus};
+use duet::providers::Providers;
+use duet::shutdown::Shutdown;
 use support::fake_discord::bot::{RunningBot, config_for, init_tracing};
 use support::fake_discord::conversations::{Scripted, ScriptedConversations};
 use support::fake_discord::fixtures::{ALICE, DM_ALICE};
 use support::fake_discord::{FakeDiscord, Recorded, UserMessage, WAIT, count};
-use tokio::sync::watch;
+
+/// A live value over `config`, as `App::build` makes it.
+fn live_of(config: Config) -> (LiveSender, LiveReceiver) {
+    let config = Arc::new(config);
+    let providers = Arc::new(Providers::from_config(&config).expect("providers"));
+    Live::first(config, providers).channel()
+}
 
 fn dm_replies(log: &[Recorded]) -> Vec<Recorded> {
     let path = format!("/channels/{DM_ALICE}/messages");
@@ -75,12 +85,12 @@ async fn a_rejected_token_ends_run_with_an_error_instead_of_retrying() {
     init_tracing();
     let fake = FakeDiscord::start().await;
     let config = config_for(&fake, &[("DISCORD_TOKEN", "wrong-token")]);
-    let (_config, updates) = watch::channel(Arc::new(config));
+    let (_live, updates) = live_of(config);
     let run = discord::run(
         updates,
         ScriptedConversations::echo(),
+        Shutdown::new(),
         DiscordStatus::new(),
-        std::future::pending(),
     );
     let result = tokio::time::timeout(WAIT, run).await.expect("run gives up");
     assert!(
@@ -99,12 +109,12 @@ async fn run_refuses_to_start_without_a_token() {
     let fake = FakeDiscord::start().await;
     let mut config = config_for(&fake, &[]);
     config.discord.token = None;
-    let (_config, updates) = watch::channel(Arc::new(config));
+    let (_live, updates) = live_of(config);
     let result = discord::run(
         updates,
         ScriptedConversations::echo(),
+        Shutdown::new(),
         DiscordStatus::new(),
-        std::future::pending(),
     )
     .await;
     assert!(matches!(result, Err(DiscordError::MissingToken)));

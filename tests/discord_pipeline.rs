@@ -4,14 +4,12 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet::chat::memory::Memory;
+use duet::app::App;
 use duet::chat::{ChatService, ConversationKey, messages};
-use duet::config::Config;
-use duet::providers::{Providers, Source};
+use duet::providers::Source;
 use duet::render::{DISCORD_MESSAGE_LIMIT, render_answer, split_for_discord};
 use serde_json::json;
 use support::fake_discord::bot::RunningBot;
@@ -27,6 +25,7 @@ const EPHEMERAL: u64 = 1 << 6;
 /// The bot on the real pipeline, the mock behind it, and the database's directory.
 struct Stack {
     bot: RunningBot<ChatService>,
+    _app: App,
     mock: MockLlm,
     _dir: tempfile::TempDir,
 }
@@ -52,11 +51,11 @@ impl Stack {
         {
             env.insert(key.to_string(), value.to_string());
         }
-        let service = chat_service(&env);
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let bot = RunningBot::start(&pairs, Arc::new(service)).await;
+        let (bot, app) = RunningBot::start_app(&pairs).await;
         Self {
             bot,
+            _app: app,
             mock,
             _dir: dir,
         }
@@ -80,13 +79,6 @@ impl Stack {
             .wait_until(what, |log| posts(log, channel).len() >= n)
             .await
     }
-}
-
-fn chat_service(env: &HashMap<String, String>) -> ChatService {
-    let config = Arc::new(Config::from_env(env).expect("valid test config"));
-    let providers = Providers::from_config(&config).expect("providers");
-    let memory = Memory::open(&config.memory, config.orchestrator.max_history).expect("memory");
-    ChatService::new(config, Arc::new(providers), memory)
 }
 
 fn messages_to(channel: u64) -> String {

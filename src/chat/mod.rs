@@ -1,9 +1,13 @@
 //! The frontend-neutral conversation pipeline: routing, memory, limits,
 //! fallbacks. Discord and the terminal frontends call into it.
 
+mod account;
+mod admission;
 pub mod fallback;
 mod frontend;
+mod housekeeping;
 pub mod limits;
+pub mod live;
 pub mod memory;
 pub mod messages;
 pub mod prompt;

@@ -8,11 +8,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::{Span, info, warn};
 
+use super::admission::today;
 use super::fallback::says_it_cannot_browse;
+use super::live::Live;
 use super::memory::{Memory, MemoryError};
 use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Route};
-use super::service::{Runtime, today};
 use super::{Answer, ConversationKey, Incoming, Turn, messages};
 use crate::metric_names as names;
 use crate::providers::{ChatMessage, Completion, CompletionRequest, ProviderError, ProviderKind};
@@ -45,7 +46,7 @@ impl TurnError {
 }
 
 pub(super) struct TurnRunner<'a> {
-    pub runtime: &'a Runtime,
+    pub live: &'a Live,
     pub memory: &'a Memory,
     pub key: &'a ConversationKey,
 }
@@ -64,15 +65,15 @@ impl TurnRunner<'_> {
     ) -> Result<Answer, TurnError> {
         let history = self.memory.load(self.key).await?;
         let route = match message.forced {
-            Some(provider) => router::forced(provider, &message.text, &self.runtime.router),
-            None => router::route(&message.text, &history, &self.runtime.router),
+            Some(provider) => router::forced(provider, &message.text, &self.live.router),
+            None => router::route(&message.text, &history, &self.live.router),
         };
         let span = Span::current();
         span.record("route", route.provider.as_str());
         metrics::counter!(names::ROUTE_DECISIONS, "provider" => route.provider.as_str())
             .increment(1);
 
-        let config = &self.runtime.config;
+        let config = &self.live.config;
         let system = system_message(&config.prompt.system_message, chrono::Utc::now());
         let prompt = build_prompt(
             &system,
@@ -116,11 +117,11 @@ impl TurnRunner<'_> {
         request: &CompletionRequest,
         progress: Option<&watch::Sender<String>>,
     ) -> Result<Reply, TurnError> {
-        let available = |kind| self.runtime.providers.get(kind).is_some();
+        let available = |kind| self.live.providers.get(kind).is_some();
         match self.ask(primary, request, progress).await {
             Ok(completion) => {
                 let reroute = primary == ProviderKind::OpenAi
-                    && self.runtime.config.routing.reroute_cannot_browse
+                    && self.live.config.routing.reroute_cannot_browse
                     && available(ProviderKind::Perplexity)
                     && says_it_cannot_browse(&completion.text);
                 if !reroute {
@@ -171,7 +172,7 @@ impl TurnRunner<'_> {
         progress: Option<&watch::Sender<String>>,
     ) -> Result<Completion, ProviderError> {
         let client = self
-            .runtime
+            .live
             .providers
             .get(kind)
             .expect("routes only name available providers");
@@ -218,7 +219,7 @@ impl TurnRunner<'_> {
         if let Err(error) = self.memory.append(self.key, turn).await {
             warn!(%error, key = %self.key, "could not store the turn");
         }
-        if self.runtime.config.limits.user_daily_tokens == 0 {
+        if self.live.config.limits.user_daily_tokens == 0 {
             return;
         }
         let tokens = completion

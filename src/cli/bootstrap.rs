@@ -1,21 +1,23 @@
 //! Start-up shared by the commands that talk to providers: configuration,
-//! logging, pooled clients (warmed up), memory and the pipeline.
+//! logging, then [`App::build`].
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::{Cli, load_or_report, report};
-use crate::chat::ChatService;
-use crate::chat::memory::Memory;
+use crate::app::{App, Role};
 use crate::config::{Config, Purpose};
 use crate::logging::{self, LogFile};
-use crate::providers::Providers;
+
+/// Exit status for configuration and start-up problems.
+pub const EXIT_SETUP: u8 = 2;
+/// Exit status when a second signal cuts the graceful shutdown short.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// What a running command holds on to.
 pub struct Started {
-    pub config: Arc<Config>,
-    pub service: ChatService,
+    pub app: App,
     pub log_file: LogFile,
 }
 
@@ -28,41 +30,30 @@ pub fn configure(
     let config = load_or_report(cli, env)?;
     if let Err(errors) = config.require(purpose) {
         report(&errors);
-        return Err(ExitCode::from(2));
+        return Err(ExitCode::from(EXIT_SETUP));
     }
     let log_file = logging::init(&config.logging, env.get("RUST_LOG").map(String::as_str))
         .map_err(|error| {
-            eprintln!("cannot open LOG_FILE: {error}");
-            ExitCode::from(2)
+            eprintln!("duet: cannot open LOG_FILE: {error}");
+            ExitCode::from(EXIT_SETUP)
         })?;
     Ok((config, log_file))
 }
 
-/// Builds providers (and warms them up), opens memory and the pipeline.
+/// Configures, then builds the application for `role`.
 pub async fn start(
     cli: &Cli,
     env: &HashMap<String, String>,
-    purpose: Purpose,
+    role: Role,
 ) -> Result<Started, ExitCode> {
+    let purpose = match role {
+        Role::Bot => Purpose::Run,
+        Role::Terminal | Role::OneShot => Purpose::Terminal,
+    };
     let (config, log_file) = configure(cli, env, purpose)?;
-    let config = Arc::new(config);
-    let providers = Providers::from_config(&config).map_err(|error| {
-        eprintln!("cannot set up the providers: {error}");
-        ExitCode::from(2)
+    let app = App::build(Arc::new(config), role).await.map_err(|error| {
+        eprintln!("duet: {error}");
+        ExitCode::from(EXIT_SETUP)
     })?;
-    providers.warm_up().await;
-    let memory =
-        Memory::open(&config.memory, config.orchestrator.max_history).map_err(|error| {
-            eprintln!(
-                "cannot open conversation memory at {}: {error}",
-                config.memory.database_path.display()
-            );
-            ExitCode::from(2)
-        })?;
-    let service = ChatService::new(config.clone(), Arc::new(providers), memory);
-    Ok(Started {
-        config,
-        service,
-        log_file,
-    })
+    Ok(Started { app, log_file })
 }

@@ -5,10 +5,15 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
 use super::Cli;
-use super::bootstrap::start;
+use super::bootstrap::{EXIT_INTERRUPTED, EXIT_SETUP, start};
+use crate::app::{App, Role};
 use crate::chat::{Conversations, Incoming, Outcome};
-use crate::config::Purpose;
+use crate::ops::{Signal, signals};
 
 /// The channel id terminal conversations are stored under.
 pub const TERMINAL_CHANNEL: &str = "terminal";
@@ -24,6 +29,8 @@ enum Line<'a> {
     Export,
     Quit,
     Help,
+    /// A `/word` that is not one of the commands above.
+    Unknown(&'a str),
     Empty,
 }
 
@@ -35,28 +42,34 @@ fn parse(line: &str) -> Line<'_> {
         "/export" => Line::Export,
         "/quit" | "/exit" => Line::Quit,
         "/help" => Line::Help,
+        text if is_command_like(text) => Line::Unknown(text),
         text => Line::Message(text),
     }
 }
 
 pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose: bool) -> ExitCode {
-    let started = match start(cli, env, Purpose::Terminal).await {
-        Ok(started) => started,
+    let app = match start(cli, env, Role::Terminal).await {
+        Ok(started) => Arc::new(started.app),
         Err(code) => return code,
     };
-    let service = started.service;
-    eprintln!("duet chat as {user:?} — {HELP}");
-    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    // stdin blocks; read it on its own thread so the runtime stays free.
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
+    let signals = match signals() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("duet: cannot listen for signals: {error}");
+            return ExitCode::from(EXIT_SETUP);
         }
-    });
+    };
+    let stopper = tokio::spawn(stop_on_signal(Arc::clone(&app), signals));
+    let service = &app.service;
+    eprintln!("duet chat as {user:?} — {HELP}");
+    let mut lines = read_stdin();
     prompt();
-    while let Some(line) = lines.recv().await {
+    loop {
+        let line = tokio::select! {
+            line = lines.recv() => line,
+            () = app.shutdown.requested() => None,
+        };
+        let Some(line) = line else { break };
         let outcome = match parse(&line) {
             Line::Empty => {
                 prompt();
@@ -64,18 +77,68 @@ pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose:
             }
             Line::Quit => break,
             Line::Help => Outcome::Notice(HELP.to_string()),
+            Line::Unknown(command) => {
+                Outcome::Notice(format!("{command} is not a command. {HELP}"))
+            }
             Line::Reset => service.reset(user, TERMINAL_CHANNEL).await,
             Line::Forget => service.forget(user).await,
             Line::Export => service.export(user).await,
             Line::Message(text) => service.handle(incoming(user, text), None).await,
         };
         print_outcome(&outcome, verbose);
+        if app.shutdown.is_requested() {
+            break;
+        }
         prompt();
     }
-    service
-        .drain(started.config.orchestrator.shutdown_grace)
-        .await;
+    if app.shutdown.is_requested() {
+        // A signal started the drain; wait for it to end.
+        let _ = stopper.await;
+    } else {
+        stopper.abort();
+        app.stop().await;
+    }
     ExitCode::SUCCESS
+}
+
+/// The lines typed at the prompt. stdin blocks; it is read on its own
+/// thread so the runtime stays free.
+fn read_stdin() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (lines_tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
+/// Ctrl-C (or SIGTERM) goes through the bot's one drain: the answer in
+/// progress gets SHUTDOWN_GRACE_SECS, then it is interrupted and says so.
+/// A second Ctrl-C quits at once.
+async fn stop_on_signal(app: Arc<App>, mut signals: UnboundedReceiver<Signal>) {
+    while let Some(signal) = signals.recv().await {
+        if signal == Signal::Terminate {
+            break;
+        }
+    }
+    eprintln!("\nstopping: finishing the answer in progress (Ctrl-C again to quit now)");
+    app.shutdown.request();
+    tokio::select! {
+        _ = app.stop() => {}
+        () = next_terminate(&mut signals) => std::process::exit(EXIT_INTERRUPTED),
+    }
+}
+
+async fn next_terminate(signals: &mut UnboundedReceiver<Signal>) {
+    while let Some(signal) = signals.recv().await {
+        if signal == Signal::Terminate {
+            return;
+        }
+    }
+    std::future::pending().await
 }
 
 fn incoming(user: &str, text: &str) -> Incoming {
@@ -87,6 +150,16 @@ fn incoming(user: &str, text: &str) -> Incoming {
         forced: None,
         privileged: false,
     }
+}
+
+/// `/word` alone: meant as a command, never as a question for the model.
+fn is_command_like(text: &str) -> bool {
+    text.strip_prefix('/').is_some_and(|word| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
 }
 
 fn prompt() {
@@ -124,5 +197,7 @@ mod tests {
             parse("what is /reset for?"),
             Line::Message("what is /reset for?")
         );
+        assert_eq!(parse("/frobnicate"), Line::Unknown("/frobnicate"));
+        assert_eq!(parse("/r/rust is nice"), Line::Message("/r/rust is nice"));
     }
 }

@@ -6,60 +6,51 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::Cli;
-use super::bootstrap::{Started, start};
+use super::bootstrap::{EXIT_INTERRUPTED, Started, start};
+use crate::app::Role;
 use crate::chat::ChatService;
-use crate::config::{Config, Purpose};
+use crate::config::Config;
 use crate::discord::{self, DiscordStatus};
 use crate::logging::LogFile;
 use crate::ops::{HealthServer, HealthState, Reloader, Signal, install_metrics, signals};
-
-/// Exit status when a second signal cuts the graceful shutdown short.
-const EXIT_INTERRUPTED: i32 = 130;
+use crate::shutdown::Shutdown;
 
 pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
     let metrics = install_metrics();
     let process_started = std::time::Instant::now();
-    let Started {
-        config,
-        service,
-        log_file,
-    } = match start(cli, env, Purpose::Run).await {
+    let Started { app, log_file } = match start(cli, env, Role::Bot).await {
         Ok(started) => started,
         Err(code) => return code,
     };
-    let shutdown = CancellationToken::new();
+    let config = app.config();
     let discord_status = DiscordStatus::new();
     let health = if config.health.enabled {
         let state = HealthState {
             started: process_started,
-            service: service.clone(),
+            service: app.service.clone(),
             discord: Some(discord_status.clone()),
             metrics,
         };
-        match serve_health(&config, state, &shutdown).await {
+        match serve_health(&config, state, &app.shutdown).await {
             Ok(task) => Some(task),
             Err(code) => return code,
         }
     } else {
         None
     };
-    let housekeeping = service.spawn_housekeeping();
-    let (published, config_updates) = watch::channel(config.clone());
+    let housekeeping = app.service.spawn_housekeeping();
     let reloader = config.file.clone().map(|path| {
         Arc::new(Reloader {
             path,
             env: env.clone(),
-            service: service.clone(),
-            published,
+            live: app.live.clone(),
         })
     });
     let _watcher = reloader.as_ref().and_then(watch_config);
-    if let Err(error) = handle_signals(shutdown.clone(), reloader, log_file) {
+    if let Err(error) = handle_signals(app.shutdown.clone(), reloader, log_file) {
         eprintln!("duet: cannot listen for signals: {error}");
         return ExitCode::from(2);
     }
@@ -68,22 +59,26 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         mode = config.mode().map_or("none", |m| m.as_str()),
         "duet is starting"
     );
-    let conversations: Arc<ChatService> = Arc::new(service.clone());
+    let conversations: Arc<ChatService> = Arc::new(app.service.clone());
     let result = discord::run(
-        config_updates,
+        app.subscribe(),
         conversations,
+        app.shutdown.clone(),
         discord_status,
-        shutdown.clone().cancelled_owned(),
     )
     .await;
-    shutdown.cancel();
-    // The grace of the configuration in force now: SHUTDOWN_GRACE_SECS reloads.
-    service
-        .drain(service.config().orchestrator.shutdown_grace)
-        .await;
-    housekeeping.abort();
+    app.shutdown.request();
+    let drained = app.stop().await;
+    if !drained.clean() {
+        warn!(
+            interrupted = drained.interrupted,
+            "turns were still running at shutdown and were interrupted"
+        );
+    }
+    // Housekeeping ends when shutdown is requested.
+    let _ = housekeeping.await;
     if let Some(health) = health {
-        // The health server stops with the shutdown token; its result no longer matters.
+        // The health server stops with the shutdown; its result no longer matters.
         let _ = health.await;
     }
     match result {
@@ -102,7 +97,7 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
 async fn serve_health(
     config: &Config,
     state: HealthState,
-    shutdown: &CancellationToken,
+    shutdown: &Shutdown,
 ) -> Result<tokio::task::JoinHandle<()>, ExitCode> {
     let address = (config.health.host.as_str(), config.health.port);
     let listener = TcpListener::bind(address).await.map_err(|error| {
@@ -115,7 +110,7 @@ async fn serve_health(
     if let Ok(address) = listener.local_addr() {
         info!(%address, "health server listening");
     }
-    let stop = shutdown.clone().cancelled_owned();
+    let stop = shutdown.requested_owned();
     Ok(tokio::spawn(async move {
         if let Err(error) = HealthServer::serve(listener, state, stop).await {
             warn!(%error, "health server stopped");
@@ -139,7 +134,7 @@ fn watch_config(reloader: &Arc<Reloader>) -> Option<notify::RecommendedWatcher> 
 /// First SIGTERM/SIGINT: graceful shutdown; a second one: exit at once.
 /// SIGHUP: reopen the log file and reload the configuration.
 fn handle_signals(
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
     reloader: Option<Arc<Reloader>>,
     log_file: LogFile,
 ) -> std::io::Result<()> {
@@ -147,13 +142,13 @@ fn handle_signals(
     tokio::spawn(async move {
         while let Some(signal) = received.recv().await {
             match signal {
-                Signal::Terminate if shutdown.is_cancelled() => {
+                Signal::Terminate if shutdown.is_requested() => {
                     warn!("second signal: exiting now");
                     std::process::exit(EXIT_INTERRUPTED);
                 }
                 Signal::Terminate => {
                     info!("shutting down: finishing turns in flight");
-                    shutdown.cancel();
+                    shutdown.request();
                 }
                 Signal::Reload => {
                     if let Err(error) = log_file.reopen() {

@@ -2,11 +2,9 @@
 //! through `[Discord] API_BASE_URL`), intents, presence, slash commands,
 //! and the shutdown sequence.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use serenity::all::{ClientBuilder, GatewayIntents, Http, HttpBuilder};
-use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::commands;
@@ -14,8 +12,9 @@ use super::errors::DiscordError;
 use super::handler::{Handler, Shared};
 use super::status::DiscordStatus;
 use crate::chat::Conversations;
-use crate::config::Config;
+use crate::chat::live::LiveReceiver;
 use crate::secret::Secret;
+use crate::shutdown::Shutdown;
 
 /// Guild messages, DMs, their text (privileged: enable "Message Content
 /// Intent" in the developer portal) and guilds (channel names, threads).
@@ -41,22 +40,22 @@ fn http_client(token: &Secret, base: Option<&url::Url>) -> Http {
 }
 
 /// Connects to Discord, registers the slash commands (globally, or in
-/// `COMMAND_GUILD_IDS`), sets the presence and answers until `shutdown`
-/// resolves. Then it closes the shards, lets running turns finish for
-/// `SHUTDOWN_GRACE_SECS` and interrupts the rest (they tell the user).
+/// `COMMAND_GUILD_IDS`), sets the presence and answers until shutdown is
+/// requested. Then it closes the shards and returns; replies still being
+/// delivered are registered with `shutdown`, whose drain waits for them.
 ///
-/// `config` is read for every message, so reloads apply to the next one.
+/// `live` is read for every message, so reloads apply to the next one.
 /// `status` is filled while the client runs (for the health endpoint).
 pub async fn run(
-    config: watch::Receiver<Arc<Config>>,
+    live: LiveReceiver,
     conversations: Arc<dyn Conversations>,
+    shutdown: Shutdown,
     status: Arc<DiscordStatus>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DiscordError> {
-    let current = config.borrow().clone();
+    let current = live.borrow().config.clone();
     let discord = &current.discord;
     let token = discord.token.as_ref().ok_or(DiscordError::MissingToken)?;
-    let shared = Arc::new(Shared::new(config, conversations));
+    let shared = Arc::new(Shared::new(live, conversations, shutdown.clone()));
     let (online, activity) = shared.identified_presence.clone();
     let mut builder =
         ClientBuilder::new_with_http(http_client(token, discord.api_base_url.as_ref()), intents())
@@ -71,7 +70,7 @@ pub async fn run(
     }
     // Starting asks Discord for the application and gateway; a shutdown
     // signal must not wait for a Discord that never answers.
-    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = std::pin::pin!(shutdown.requested_owned());
     let mut client = tokio::select! {
         built = builder => built.map_err(|error| DiscordError::Start(Box::new(error)))?,
         () = &mut shutdown => {
@@ -94,16 +93,6 @@ pub async fn run(
         // The failed shard is gone already (shutting it down would only time
         // out) and the process is about to exit.
         Err(error) => warn!(%error, "Discord client stopped"),
-    }
-    let interrupted = shared
-        .inflight
-        .drain(shared.config().orchestrator.shutdown_grace)
-        .await;
-    if interrupted > 0 {
-        warn!(
-            interrupted,
-            "turns were still running at shutdown and were interrupted"
-        );
     }
     shared.closing.cancel();
     status.detach();

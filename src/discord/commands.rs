@@ -11,13 +11,14 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::errors::{Action, report};
 use super::handler::Shared;
+use super::inbound::Author;
 use super::outbound::{InteractionSink, no_pings};
 use super::place::locate;
 use super::policy;
 use super::status_view::render_status;
 use super::stream::StreamedReply;
 use super::turn::{TurnSettings, parts_of, run_turn};
-use crate::chat::{Incoming, messages};
+use crate::chat::messages;
 use crate::providers::ProviderKind;
 use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 
@@ -204,40 +205,25 @@ async fn ask(ctx: Ctx<'_>, text: String, forced: ProviderKind) -> Result<(), Com
     async {
         let shared = ctx.data();
         let config = shared.config();
-        let user = interaction.user.id.get();
+        let author = Author::of_interaction(interaction);
         let place = locate(
             ctx.serenity_context(),
             interaction.guild_id,
             interaction.channel_id,
         )
         .await;
-        let roles: Vec<u64> = interaction
-            .member
-            .as_ref()
-            .map(|m| m.roles.iter().map(|r| r.get()).collect())
-            .unwrap_or_default();
-        if let Err(reason) = policy::check_access(user, &roles, &place, &config.discord) {
+        if let Err(reason) = policy::check_access(author.id, &author.roles, &place, &config.discord)
+        {
             debug!(?reason, "command refused");
             ctx.send(private(NOT_ALLOWED)).await?;
             return Ok(());
         }
-        let Some(turn) = shared.inflight.begin() else {
+        let Some(work) = shared.shutdown.begin() else {
             ctx.send(private(messages::SHUTTING_DOWN)).await?;
             return Ok(());
         };
         ctx.defer().await?;
-        let incoming = Incoming {
-            user_id: user.to_string(),
-            user_name: interaction
-                .user
-                .global_name
-                .clone()
-                .unwrap_or_else(|| interaction.user.name.clone()),
-            channel_id: interaction.channel_id.to_string(),
-            text,
-            forced: Some(forced),
-            privileged: policy::is_admin(user, &config.discord),
-        };
+        let incoming = author.incoming(interaction.channel_id, text, Some(forced), &config.discord);
         let sink = InteractionSink::new(ctx.serenity_context().clone(), interaction.clone(), false);
         let settings = TurnSettings {
             never_silent: true,
@@ -248,7 +234,7 @@ async fn ask(ctx: Ctx<'_>, text: String, forced: ProviderKind) -> Result<(), Com
             incoming,
             sink,
             settings,
-            &turn,
+            work,
         )
         .await;
         Ok(())

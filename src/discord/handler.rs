@@ -9,12 +9,11 @@ use serenity::all::{
     ActivityData, ChannelId, Context, EventHandler, Message, OnlineStatus, Ready, ResumedEvent,
     UserId,
 };
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
 use super::errors::{Action, report};
-use super::inflight::InFlight;
+use super::inbound::{Author, display_name};
 use super::mentions::{clean_content, mentions_user};
 use super::outbound::ChannelSink;
 use super::place::locate;
@@ -23,8 +22,10 @@ use super::presence::presence_for;
 use super::stream::StreamedReply;
 use super::turn::{TurnSettings, run_turn};
 use super::typing::{TYPING_REFRESH, TypingGuard};
-use crate::chat::{Conversations, Incoming};
+use crate::chat::Conversations;
+use crate::chat::live::LiveReceiver;
 use crate::config::{Config, DiscordConfig};
+use crate::shutdown::Shutdown;
 
 /// The answer to a message that mentions the bot and says nothing else.
 pub const EMPTY_MENTION_HINT: &str =
@@ -32,9 +33,10 @@ pub const EMPTY_MENTION_HINT: &str =
 
 /// What every handler (events and slash commands) shares.
 pub struct Shared {
-    config: watch::Receiver<Arc<Config>>,
+    live: LiveReceiver,
     pub conversations: Arc<dyn Conversations>,
-    pub inflight: Arc<InFlight>,
+    /// The process's one shutdown; replies register their delivery with it.
+    pub shutdown: Shutdown,
     /// Cancelled when the frontend stops; background tasks end with it.
     pub closing: CancellationToken,
     /// Shards whose presence already follows configuration reloads.
@@ -45,14 +47,15 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(
-        config: watch::Receiver<Arc<Config>>,
+        live: LiveReceiver,
         conversations: Arc<dyn Conversations>,
+        shutdown: Shutdown,
     ) -> Self {
-        let identified_presence = presence_for(&config.borrow().discord);
+        let identified_presence = presence_for(&live.borrow().config.discord);
         Self {
-            config,
+            live,
             conversations,
-            inflight: Arc::default(),
+            shutdown,
             closing: CancellationToken::new(),
             presence_followers: Mutex::default(),
             identified_presence,
@@ -61,7 +64,7 @@ impl Shared {
 
     /// The configuration as of now; read per message so reloads apply at once.
     pub fn config(&self) -> Arc<Config> {
-        self.config.borrow().clone()
+        self.live.borrow().config.clone()
     }
 }
 
@@ -116,21 +119,21 @@ impl Handler {
         if !first {
             return;
         }
-        let mut config = self.shared.config.clone();
+        let mut live = self.shared.live.clone();
         let closing = self.shared.closing.clone();
         // Start from what the shard identified with, not from the
         // configuration now: a reload between start and READY must count.
         let mut current = self.shared.identified_presence.clone();
         tokio::spawn(async move {
             loop {
-                let wanted = presence_for(&config.borrow_and_update().discord);
+                let wanted = presence_for(&live.borrow_and_update().config.discord);
                 if wanted != current {
                     ctx.set_presence(wanted.1.clone(), wanted.0);
                     current = wanted;
                 }
                 tokio::select! {
                     () = closing.cancelled() => return,
-                    changed = config.changed() => if changed.is_err() { return },
+                    changed = live.changed() => if changed.is_err() { return },
                 }
             }
         });
@@ -143,7 +146,8 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         return;
     }
     let config = shared.config();
-    let mut facts = facts_of(&msg, bot, Place::DirectMessage);
+    let author = Author::of_message(&msg);
+    let mut facts = facts_of(&msg, &author, bot, Place::DirectMessage);
     if msg.guild_id.is_some() {
         // Most guild messages are not for the bot: skip the channel lookup for them.
         if !might_be_addressed(&facts, msg.channel_id.get(), &config.discord) {
@@ -152,14 +156,14 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         }
         facts.place = locate(&ctx, msg.guild_id, msg.channel_id).await;
     }
-    let privileged = match policy::decide(&facts, &config.discord) {
-        Decision::Answer { privileged } => privileged,
+    match policy::decide(&facts, &config.discord) {
+        Decision::Answer { .. } => {}
         Decision::Ignore(reason) => {
             debug!(?reason, "not answering");
             return;
         }
     };
-    let Some(turn) = shared.inflight.begin() else {
+    let Some(work) = shared.shutdown.begin() else {
         debug!("shutting down; not answering");
         return;
     };
@@ -175,37 +179,26 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
     }
     let typing = start_typing(&ctx, msg.channel_id);
     let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, Some(typing));
-    let incoming = Incoming {
-        user_id: msg.author.id.to_string(),
-        user_name: author_name(&msg),
-        channel_id: msg.channel_id.to_string(),
-        text,
-        forced: None,
-        privileged,
-    };
+    let incoming = author.incoming(msg.channel_id, text, None, &config.discord);
     let settings = TurnSettings::from_config(&config.discord);
     run_turn(
         shared.conversations.as_ref(),
         incoming,
         sink,
         settings,
-        &turn,
+        work,
     )
     .await;
 }
 
 /// The facts the policy decides on.
-fn facts_of(msg: &Message, bot: UserId, place: Place) -> MessageFacts {
+fn facts_of(msg: &Message, author: &Author, bot: UserId, place: Place) -> MessageFacts {
     MessageFacts {
-        author_id: msg.author.id.get(),
+        author_id: author.id,
         author_is_bot: msg.author.bot,
         from_webhook: msg.webhook_id.is_some(),
         place,
-        role_ids: msg
-            .member
-            .as_ref()
-            .map(|m| m.roles.iter().map(|r| r.get()).collect())
-            .unwrap_or_default(),
+        role_ids: author.roles.clone(),
         mentions_bot: msg.mentions.iter().any(|u| u.id == bot)
             || mentions_user(&msg.content, bot.get()),
         replies_to_bot: msg
@@ -228,23 +221,10 @@ fn mention_names(msg: &Message) -> HashMap<u64, String> {
     msg.mentions
         .iter()
         .map(|user| {
-            let name = user
-                .member
-                .as_ref()
-                .and_then(|m| m.nick.clone())
-                .or_else(|| user.global_name.clone())
-                .unwrap_or_else(|| user.name.clone());
-            (user.id.get(), name)
+            let nick = user.member.as_ref().and_then(|m| m.nick.clone());
+            (user.id.get(), display_name(user, nick))
         })
         .collect()
-}
-
-fn author_name(msg: &Message) -> String {
-    msg.member
-        .as_ref()
-        .and_then(|m| m.nick.clone())
-        .or_else(|| msg.author.global_name.clone())
-        .unwrap_or_else(|| msg.author.name.clone())
 }
 
 fn start_typing(ctx: &Context, channel: ChannelId) -> TypingGuard {

@@ -12,7 +12,7 @@ mod client;
 mod commands;
 mod errors;
 mod handler;
-mod inflight;
+mod inbound;
 pub mod mentions;
 mod outbound;
 mod place;

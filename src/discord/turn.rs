@@ -1,17 +1,17 @@
 //! One turn: hand the user's message to the pipeline and bring its answer
 //! to the screen through a [`ReplySink`], streamed or at once, and tell the
-//! user when a shutdown interrupted it.
+//! its delivery registered with the process's shutdown.
 
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 use tracing::info;
 
-use super::inflight::TurnGuard;
 use super::stream::{ReplySink, StreamedReply};
 use crate::chat::{Conversations, Incoming, Outcome, messages};
 use crate::config::DiscordConfig;
 use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+use crate::shutdown::Work;
 
 /// Shown to a slash command whose turn produced nothing to say.
 pub const NOTHING_TO_SAY: &str = "Nothing to say to that right now.";
@@ -41,10 +41,10 @@ pub async fn run_turn<S: ReplySink>(
     incoming: Incoming,
     sink: S,
     settings: TurnSettings,
-    guard: &TurnGuard,
+    work: Work,
 ) {
     let mut reply = StreamedReply::new(sink, settings.edit_interval);
-    let work = async {
+    let answer = async {
         if settings.stream {
             let (progress, shown) = watch::channel(String::new());
             let (finished, done) = oneshot::channel::<()>();
@@ -63,12 +63,14 @@ pub async fn run_turn<S: ReplySink>(
             conversations.handle(incoming, None).await
         }
     };
+    // The real pipeline ends an interrupted turn itself with this notice;
+    // the delivery does not rely on it.
     let mut target = tokio::select! {
-        outcome = work => {
+        outcome = answer => {
             log_outcome(&outcome);
             parts_of(&outcome)
         }
-        () = guard.interrupted() => {
+        () = work.interrupted() => {
             info!("turn interrupted by shutdown");
             vec![messages::INTERRUPTED.to_string()]
         }
@@ -77,6 +79,8 @@ pub async fn run_turn<S: ReplySink>(
         target.push(NOTHING_TO_SAY.to_string());
     }
     reply.finish(&target).await;
+    // Delivered: the shutdown drain may stop waiting for this turn.
+    drop(work);
 }
 
 /// The messages an outcome shows: the split answer or notice, or nothing.

@@ -115,7 +115,7 @@ async fn health(State(state): State<HealthState>) -> Response {
         "status": if healthy { "ok" } else { "degraded" },
         "mode": config.mode().map_or("none", |m| m.as_str()),
         "uptime_secs": state.started.elapsed().as_secs(),
-        "turns_in_flight": state.service.turns_in_flight(),
+        "turns_in_flight": state.service.shutdown().in_flight(),
         "discord": discord,
         "providers": pools,
     });

@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use notify::{RecursiveMode, Watcher};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::chat::ChatService;
+use crate::chat::live::LiveSender;
 use crate::config::{Config, schema};
 use crate::providers::Providers;
 
@@ -103,9 +103,8 @@ const SETTLE: Duration = Duration::from_millis(200);
 pub struct Reloader {
     pub path: PathBuf,
     pub env: HashMap<String, String>,
-    pub service: ChatService,
-    /// Publishes each applied configuration (the Discord frontend reads it).
-    pub published: watch::Sender<Arc<Config>>,
+    /// Where the next live value is published; every part of the process reads it.
+    pub live: LiveSender,
 }
 
 impl Reloader {
@@ -142,8 +141,9 @@ impl Reloader {
                 return false;
             }
         };
-        let old = self.service.config();
-        let changes = new.changes_from(&old);
+        let current = self.live.borrow().clone();
+        let old = &current.config;
+        let changes = new.changes_from(old);
         if changes.is_empty() {
             return false;
         }
@@ -153,7 +153,7 @@ impl Reloader {
         {
             warn!(key, "this setting changes only after a restart");
         }
-        let providers = if provider_settings_changed(&old, &new) {
+        let providers = if provider_settings_changed(old, &new) {
             match Providers::from_config(&new) {
                 Ok(providers) => {
                     providers.warm_up().await;
@@ -166,11 +166,10 @@ impl Reloader {
             }
         } else {
             // Keep the warm connections and the pool statistics.
-            self.service.providers()
+            current.providers.clone()
         };
-        let new = Arc::new(new);
-        self.service.reconfigure(new.clone(), providers);
-        self.published.send_replace(new);
+        let next = current.next(Arc::new(new), providers);
+        self.live.send_replace(Arc::new(next));
         info!(changes = %changes.join(", "), "configuration reloaded");
         true
     }

@@ -323,10 +323,8 @@ pub fn startup(env: &HashMap<String, String>) -> anyhow::Result<Value> {
 pub fn startup_phase(started: Instant) -> anyhow::Result<()> {
     use std::sync::Arc;
 
-    use duet::chat::ChatService;
-    use duet::chat::memory::Memory;
+    use duet::app::{App, Role};
     use duet::config::Config;
-    use duet::providers::Providers;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -336,11 +334,8 @@ pub fn startup_phase(started: Instant) -> anyhow::Result<()> {
         let config = Config::from_env(&env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
         let _log = duet::logging::init(&config.logging, None)?;
         let _metrics = duet::ops::install_metrics();
-        let config = Arc::new(config);
-        let providers = Arc::new(Providers::from_config(&config)?);
-        providers.warm_up().await;
-        let memory = Memory::open(&config.memory, config.orchestrator.max_history)?;
-        let _service = ChatService::new(config.clone(), providers.clone(), memory);
+        let app = App::build(Arc::new(config), Role::Bot).await?;
+        let providers = app.service.providers();
         let in_process = started.elapsed();
         let rss = rss_bytes();
         let connections: u64 = providers

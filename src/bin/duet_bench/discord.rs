@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use duet::app::App;
 use duet::chat::{ChatService, Conversations, Incoming, Outcome, StatusReport};
-use duet::config::Config;
 use duet::discord::{self, DiscordStatus};
-use tokio::sync::{oneshot, watch};
+use duet::shutdown::Shutdown;
+use tokio::sync::watch;
 
 use crate::fake_discord::fixtures::{FakeUser, GENERAL};
 use crate::fake_discord::{FakeDiscord, UserMessage};
@@ -36,7 +37,7 @@ pub struct DiscordFront {
     /// Names of simulated users, leaked once each (the fake's users are
     /// `'static`; a run has a few thousand at most).
     names: Mutex<HashMap<String, &'static str>>,
-    stop: Option<oneshot::Sender<()>>,
+    shutdown: Shutdown,
 }
 
 impl DiscordFront {
@@ -53,26 +54,21 @@ impl DiscordFront {
 
     /// Runs the frontend (as `duet run` does) over `service` and waits until
     /// it is connected and has registered its commands.
-    pub async fn start(
-        fake: FakeDiscord,
-        config: Arc<Config>,
-        service: ChatService,
-    ) -> anyhow::Result<DiscordFront> {
+    pub async fn start(fake: FakeDiscord, app: &App) -> anyhow::Result<DiscordFront> {
         let outcomes = Arc::new(Recording {
-            service,
+            service: app.service.clone(),
             outcomes: Mutex::default(),
         });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (config_sender, updates) = watch::channel(config);
         let conversations: Arc<dyn Conversations> = outcomes.clone();
+        let shutdown = app.shutdown.clone();
+        let run = discord::run(
+            app.subscribe(),
+            conversations,
+            shutdown.clone(),
+            DiscordStatus::new(),
+        );
         tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            let result = discord::run(updates, conversations, DiscordStatus::new(), shutdown).await;
-            // Held until the frontend stops: a closed channel reads as shutdown.
-            drop(config_sender);
-            if let Err(error) = result {
+            if let Err(error) = run.await {
                 eprintln!("duet-bench: the Discord frontend stopped: {error}");
             }
         });
@@ -83,7 +79,7 @@ impl DiscordFront {
             fake,
             outcomes,
             names: Mutex::default(),
-            stop: Some(stop),
+            shutdown,
         })
     }
 
@@ -118,9 +114,7 @@ impl DiscordFront {
 
 impl Drop for DiscordFront {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.shutdown.request();
     }
 }
 

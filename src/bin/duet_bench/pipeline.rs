@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use duet::chat::memory::Memory;
+use duet::app::{App, Role};
 use duet::chat::{ChatService, Conversations, Incoming, Outcome};
 use duet::config::Config;
 use duet::providers::{PoolStats, ProviderKind, Providers};
@@ -128,6 +128,8 @@ pub struct Pipeline {
     pub providers: Arc<Providers>,
     /// The Discord frontend messages go through (`--discord`).
     front: Option<Arc<DiscordFront>>,
+    /// Holds the live configuration channel open while the section runs.
+    _app: App,
 }
 
 impl Pipeline {
@@ -145,22 +147,20 @@ impl Pipeline {
             None => None,
         };
         let config = Config::from_env(&env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-        let config = Arc::new(config);
-        let providers = Arc::new(Providers::from_config(&config).context("providers")?);
-        providers.warm_up().await;
-        let memory =
-            Memory::open(&config.memory, config.orchestrator.max_history).context("memory")?;
-        let service = ChatService::new(config.clone(), providers.clone(), memory);
+        let app = App::build(Arc::new(config), Role::Bot)
+            .await
+            .context("start-up")?;
+        let service = app.service.clone();
+        let providers = service.providers();
         let front = match fake {
-            Some(fake) => Some(Arc::new(
-                DiscordFront::start(fake, config, service.clone()).await?,
-            )),
+            Some(fake) => Some(Arc::new(DiscordFront::start(fake, &app).await?)),
             None => None,
         };
         Ok(Pipeline {
             service,
             providers,
             front,
+            _app: app,
         })
     }
 

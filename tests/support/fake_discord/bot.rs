@@ -1,14 +1,17 @@
 //! Runs duet's Discord frontend (the real serenity client) against a
 //! [`FakeDiscord`], with any pipeline behind it: the scripted double, or
-//! the real `ChatService`.
+//! the real `ChatService` built by `App::build`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use duet::chat::Conversations;
+use duet::app::{App, Role};
+use duet::chat::live::{Live, LiveSender};
+use duet::chat::{ChatService, Conversations};
 use duet::config::Config;
 use duet::discord::{self, DiscordError, DiscordStatus};
-use tokio::sync::{oneshot, watch};
+use duet::providers::Providers;
+use duet::shutdown::Shutdown;
 use tokio::task::JoinHandle;
 
 use super::conversations::ScriptedConversations;
@@ -18,8 +21,8 @@ pub struct RunningBot<C = ScriptedConversations> {
     pub discord: FakeDiscord,
     pub pipeline: Arc<C>,
     pub status: Arc<DiscordStatus>,
-    config: watch::Sender<Arc<Config>>,
-    stop: Option<oneshot::Sender<()>>,
+    pub live: LiveSender,
+    pub shutdown: Shutdown,
     task: Option<JoinHandle<Result<(), DiscordError>>>,
 }
 
@@ -30,45 +33,57 @@ impl<C: Conversations> RunningBot<C> {
     pub async fn start(env: &[(&str, &str)], pipeline: Arc<C>) -> Self {
         init_tracing();
         let discord = FakeDiscord::start().await;
-        let (config, updates) = watch::channel(Arc::new(config_for(&discord, env)));
+        let config = Arc::new(config_for(&discord, env));
+        let providers = Arc::new(Providers::from_config(&config).expect("providers"));
+        let (live, _) = Live::first(config, providers).channel();
+        Self::run(discord, live, Shutdown::new(), pipeline).await
+    }
+
+    async fn run(
+        discord: FakeDiscord,
+        live: LiveSender,
+        shutdown: Shutdown,
+        pipeline: Arc<C>,
+    ) -> Self {
         let status = DiscordStatus::new();
-        let (stop, stopped) = oneshot::channel::<()>();
         let conversations: Arc<dyn Conversations> = pipeline.clone();
         let task = tokio::spawn(discord::run(
-            updates,
+            live.subscribe(),
             conversations,
+            shutdown.clone(),
             status.clone(),
-            async {
-                let _ = stopped.await;
-            },
         ));
         discord.wait_for_commands().await;
         Self {
             discord,
             pipeline,
             status,
-            config,
-            stop: Some(stop),
+            live,
+            shutdown,
             task: Some(task),
         }
     }
 
-    /// Publishes a new configuration, as a reload would.
+    /// Publishes a new configuration, as a reload would (the providers stay).
     pub fn reconfigure(&self, env: &[(&str, &str)]) {
-        self.config
-            .send_replace(Arc::new(config_for(&self.discord, env)));
+        let config = Arc::new(config_for(&self.discord, env));
+        let current = self.live.borrow().clone();
+        let next = current.next(config, current.providers.clone());
+        self.live.send_replace(Arc::new(next));
     }
 
-    /// Signals shutdown and returns what `run` returned (the fake stays up).
+    /// Shuts down as `duet run` does (request, the frontend returns, then
+    /// the one drain) and returns what `run` returned (the fake stays up).
     pub async fn stop(&mut self) -> Result<(), DiscordError> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.shutdown.request();
         let task = self.task.take().expect("running");
-        tokio::time::timeout(WAIT, task)
+        let result = tokio::time::timeout(WAIT, task)
             .await
             .expect("run returns after shutdown")
-            .expect("run does not panic")
+            .expect("run does not panic");
+        let grace = self.live.borrow().config.orchestrator.shutdown_grace;
+        self.shutdown.drain(grace).await;
+        result
     }
 
     /// Fails when the bot called a route the fake does not know.
@@ -80,6 +95,22 @@ impl<C: Conversations> RunningBot<C> {
             .filter(|r| r.is_rest() && r.status == 404)
             .collect();
         assert!(unexpected.is_empty(), "unexpected calls: {unexpected:#?}");
+    }
+}
+
+impl RunningBot<ChatService> {
+    /// The real application (`App::build`, as `duet run` builds it) on `env`
+    /// plus the fake's token and URL: one configuration, one shutdown.
+    pub async fn start_app(env: &[(&str, &str)]) -> (Self, App) {
+        init_tracing();
+        let discord = FakeDiscord::start().await;
+        let config = Arc::new(config_for(&discord, env));
+        let app = App::build(config, Role::Terminal)
+            .await
+            .expect("the application starts");
+        let pipeline = Arc::new(app.service.clone());
+        let bot = Self::run(discord, app.live.clone(), app.shutdown.clone(), pipeline).await;
+        (bot, app)
     }
 }
 

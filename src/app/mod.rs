@@ -1,0 +1,112 @@
+//! [`App`]: the one start-up of every way duet runs (`duet run`, `duet
+//! chat`, `duet ask`, the benchmark harness and the tests). It builds the
+//! provider clients, memory, the live configuration channel, the shutdown
+//! and the pipeline, and it is where they stop ([`App::stop`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::warn;
+
+use crate::chat::ChatService;
+use crate::chat::live::{Live, LiveReceiver, LiveSender};
+use crate::chat::memory::{Memory, MemoryError};
+use crate::config::{Config, MemoryBackend};
+use crate::providers::{ProviderSetupError, Providers};
+use crate::shutdown::{Drained, Shutdown};
+
+/// What the process is started for; it decides what start-up does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The Discord bot: warm provider connections, the configured memory.
+    Bot,
+    /// `duet chat`: the configured memory, so a terminal conversation
+    /// continues where it was left.
+    Terminal,
+    /// `duet ask`: one question; memory stays in RAM and is dropped.
+    OneShot,
+}
+
+/// Why the process could not start; each says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot set up the providers: {0}")]
+    Providers(#[from] ProviderSetupError),
+    #[error("cannot open conversation memory at {path}: {source}")]
+    Memory {
+        path: std::path::PathBuf,
+        #[source]
+        source: MemoryError,
+    },
+}
+
+/// A started duet: everything a frontend needs, built once.
+pub struct App {
+    pub service: ChatService,
+    /// Publishes the next live value (configuration reloads).
+    pub live: LiveSender,
+    pub shutdown: Shutdown,
+    memory: Memory,
+}
+
+impl App {
+    /// Builds providers (and warms them up for the bot), opens memory and
+    /// the pipeline. Blocking parts (opening SQLite) run before serving.
+    pub async fn build(config: Arc<Config>, role: Role) -> Result<App, StartError> {
+        let providers = Providers::from_config(&config)?;
+        if role == Role::Bot {
+            providers.warm_up().await;
+        }
+        let memory = open_memory(&config, role)?;
+        let (live, receiver) = Live::first(config, Arc::new(providers)).channel();
+        let shutdown = Shutdown::new();
+        let service = ChatService::new(receiver, memory.clone(), shutdown.clone());
+        Ok(App {
+            service,
+            live,
+            shutdown,
+            memory,
+        })
+    }
+
+    /// A receiver of the live value, for frontends and the health server.
+    pub fn subscribe(&self) -> LiveReceiver {
+        self.live.subscribe()
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.live.borrow().config.clone()
+    }
+
+    /// The one drain: refuses new work, lets turns in flight finish for
+    /// SHUTDOWN_GRACE_SECS (the value in force now), interrupts the rest
+    /// (their users are told), then flushes memory.
+    pub async fn stop(&self) -> Drained {
+        self.stop_within(self.config().orchestrator.shutdown_grace)
+            .await
+    }
+
+    /// [`Self::stop`] with an explicit grace period.
+    pub async fn stop_within(&self, grace: Duration) -> Drained {
+        let drained = self.shutdown.drain(grace).await;
+        if let Err(error) = self.memory.flush().await {
+            warn!(%error, "could not flush memory at shutdown");
+        }
+        drained
+    }
+}
+
+fn open_memory(config: &Config, role: Role) -> Result<Memory, StartError> {
+    let max_history = config.orchestrator.max_history;
+    let opened = if role == Role::OneShot {
+        let mut ram = config.memory.clone();
+        ram.backend = MemoryBackend::Memory;
+        Memory::open(&ram, max_history)
+    } else {
+        Memory::open(&config.memory, max_history)
+    };
+    opened.map_err(|source| StartError::Memory {
+        path: config.memory.database_path.clone(),
+        source,
+    })
+}
