@@ -6,8 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use duet::discord::render::{DISCORD_MESSAGE_LIMIT, render_answer, split_for_discord};
 use duet::providers::Source;
-use duet::render::{DISCORD_MESSAGE_LIMIT, render_answer, split_for_discord};
 
 /// A long mixed answer: prose with citations, CJK, emoji and a big code block.
 fn answer(paragraphs: usize) -> String {

@@ -1,6 +1,7 @@
 //! duet: a Discord chat bot that routes conversation to OpenAI and web
 //! questions to Perplexity. `main.rs` only wires these modules together.
 
+pub mod answer;
 pub mod app;
 pub mod chat;
 pub mod cli;
@@ -10,6 +11,5 @@ pub mod logging;
 pub mod metric_names;
 pub mod ops;
 pub mod providers;
-pub mod render;
 pub mod secret;
 pub mod shutdown;

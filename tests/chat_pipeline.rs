@@ -74,9 +74,9 @@ async fn conversation_goes_to_openai_and_the_turn_is_stored() {
     );
     assert_eq!(reply.provider, ProviderKind::OpenAi);
     assert!(
-        reply.rendered.contains("You said: hello, how are you?"),
+        reply.text.contains("You said: hello, how are you?"),
         "{}",
-        reply.rendered
+        reply.text
     );
     let stored = bot.service.memory().load(&key("ann")).await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -93,7 +93,15 @@ async fn a_web_question_goes_to_perplexity_and_shows_its_sources() {
             .await,
     );
     assert_eq!(reply.provider, ProviderKind::Perplexity);
-    assert!(reply.rendered.contains(ALPHA_URL), "{}", reply.rendered);
+    assert!(
+        reply.sources.iter().any(|s| s.url == ALPHA_URL),
+        "{:?}",
+        reply.sources
+    );
+    assert!(
+        !reply.text.contains("**Sources**"),
+        "raw text, not Discord markup"
+    );
     assert!(!reply.reasons.is_empty());
 }
 
@@ -161,12 +169,9 @@ async fn perplexity_failing_falls_back_to_openai_with_a_note() {
             .await,
     );
     assert_eq!(reply.provider, ProviderKind::OpenAi);
-    assert!(
-        reply
-            .rendered
-            .ends_with(messages::WEB_SEARCH_UNAVAILABLE_NOTE),
-        "{}",
-        reply.rendered
+    assert_eq!(
+        reply.note.as_deref(),
+        Some(messages::WEB_SEARCH_UNAVAILABLE_NOTE)
     );
 }
 
@@ -406,11 +411,11 @@ async fn streaming_publishes_progress_and_ends_with_the_full_answer() {
             .handle(message("ann", "tell me a story"), Some(progress))
             .await,
     );
-    assert!(!reply.rendered.is_empty());
+    assert!(!reply.text.is_empty());
     assert_eq!(
         *watched.borrow(),
-        reply.rendered,
-        "the last progress equals the final rendering"
+        reply.text,
+        "the last progress equals the final text"
     );
 }
 

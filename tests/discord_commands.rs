@@ -5,9 +5,9 @@ mod support;
 
 use std::time::Duration;
 
+use duet::discord::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 use duet::discord::{FORGET_CONFIRM, NOT_ALLOWED};
 use duet::providers::ProviderKind;
-use duet::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 use serde_json::{Value, json};
 use support::fake_discord::bot::RunningBot;
 use support::fake_discord::conversations::{Scripted, ScriptedConversations};

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use duet::discord::EMPTY_MENTION_HINT;
-use duet::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+use duet::discord::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 use serde_json::json;
 use support::fake_discord::bot::RunningBot;
 use support::fake_discord::conversations::{Scripted, ScriptedConversations};

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use duet::app::App;
 use duet::chat::{ChatService, ConversationKey, messages};
+use duet::discord::render::{DISCORD_MESSAGE_LIMIT, render_answer, split_for_discord};
 use duet::providers::Source;
-use duet::render::{DISCORD_MESSAGE_LIMIT, render_answer, split_for_discord};
 use serde_json::json;
 use support::fake_discord::bot::RunningBot;
 use support::fake_discord::fixtures::{ALICE, APPLICATION_ID, BOB, DM_ALICE, GENERAL, GUILD_ID};
@@ -328,7 +328,7 @@ async fn a_stream_cut_short_is_replaced_by_the_fallback_answer_and_its_note() {
         .send_message(UserMessage::dm(ALICE, DM_ALICE, question));
 
     let answer = format!(
-        "{}\n\n{}",
+        "{}\n\n-# {}",
         render_answer(&openai_text("rust release notes"), &[]),
         messages::WEB_SEARCH_UNAVAILABLE_NOTE
     );

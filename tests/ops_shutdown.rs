@@ -12,7 +12,7 @@ use duet::chat::ConversationKey;
 use duet::chat::memory::Memory;
 use duet::chat::messages::INTERRUPTED;
 use duet::config::{Config, MemoryScope};
-use support::duet_process::{DuetProcess, PROCESS_WAIT, log_message, run_env};
+use support::duet_process::{DuetProcess, log_message, run_env};
 use support::fake_discord::fixtures::{ALICE, DM_ALICE};
 use support::fake_discord::{FakeDiscord, Recorded, UserMessage};
 use support::mock_llm::MockLlm;
@@ -160,119 +160,4 @@ async fn sigterm_while_discord_never_answers_at_start_still_exits_zero() {
         "one SIGTERM is enough while connecting"
     );
     held.abort();
-}
-
-/// `duet chat` on the mock with SHUTDOWN_GRACE_SECS = `grace`, one line
-/// typed and held by the mock: on return the turn is in flight.
-async fn chat_with_a_held_turn(
-    mock: &MockLlm,
-    dir: &Path,
-    grace: &str,
-) -> (tokio::process::Child, ChatOutput) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let mut env = mock.config_env();
-    env.insert(
-        "DATABASE_PATH".into(),
-        dir.join("duet.db").display().to_string(),
-    );
-    env.insert("SHUTDOWN_GRACE_SECS".into(), grace.into());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_duet"))
-        .args(["chat", "--user", "ann"])
-        .env_clear()
-        .envs(&env)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("duet chat starts");
-    mock.hold();
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"a slow question\n").await.unwrap();
-    // Keep stdin open: end of input would end the session by itself.
-    std::mem::forget(stdin);
-    mock.wait_for_requests(1).await;
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let output = ChatOutput {
-        stdout: tokio::io::BufReader::new(stdout).lines(),
-        stderr: tokio::io::BufReader::new(stderr).lines(),
-    };
-    (child, output)
-}
-
-struct ChatOutput {
-    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
-    stderr: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
-}
-
-impl ChatOutput {
-    /// Waits until `duet chat` says on stderr that it is stopping.
-    async fn wait_until_stopping(&mut self) {
-        let wait = async {
-            while let Ok(Some(line)) = self.stderr.next_line().await {
-                if line.contains("stopping") {
-                    return;
-                }
-            }
-            panic!("stderr closed before the stopping notice");
-        };
-        tokio::time::timeout(PROCESS_WAIT, wait)
-            .await
-            .expect("the signal is handled");
-    }
-}
-
-async fn rest_of(
-    mut lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
-) -> String {
-    use tokio::io::AsyncBufReadExt;
-    let mut out = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_in_duet_chat_goes_through_the_drain_and_interrupts_with_the_notice() {
-    let mock = MockLlm::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, output) = chat_with_a_held_turn(&mock, dir.path(), "1").await;
-
-    let pid = child.id().expect("running") as i32;
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(pid, libc::SIGINT) };
-    let status = tokio::time::timeout(PROCESS_WAIT, child.wait())
-        .await
-        .expect("duet chat exits")
-        .unwrap();
-    let out = tokio::time::timeout(PROCESS_WAIT, rest_of(output.stdout))
-        .await
-        .expect("stdout closes");
-    assert_eq!(status.code(), Some(0));
-    assert!(out.contains(INTERRUPTED), "{out}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_in_duet_chat_lets_the_answer_in_progress_finish_within_the_grace() {
-    let mock = MockLlm::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, mut output) = chat_with_a_held_turn(&mock, dir.path(), "20").await;
-
-    let pid = child.id().expect("running") as i32;
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(pid, libc::SIGINT) };
-    output.wait_until_stopping().await;
-    mock.release();
-    let status = tokio::time::timeout(PROCESS_WAIT, child.wait())
-        .await
-        .expect("duet chat exits")
-        .unwrap();
-    let out = rest_of(output.stdout).await;
-    assert_eq!(status.code(), Some(0));
-    assert!(out.contains("a slow question"), "the answer arrived: {out}");
-    assert!(!out.contains(INTERRUPTED), "{out}");
 }

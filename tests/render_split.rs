@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use duet::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+use duet::discord::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 use proptest::prelude::*;
 use proptest::sample::select;
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::providers::ProviderKind;
+use crate::providers::{ProviderKind, Source};
 
 /// One message from a user, already stripped of the bot's own mention.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Incoming {
 /// What the pipeline answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// A reply to show, already rendered for Discord (citations, sources, notes).
+    /// A reply to show; each frontend renders it (Discord links citations).
     Answer(Answer),
     /// A short notice for the user: rate limited, busy, provider down, confirmation.
     Notice(String),
@@ -37,9 +37,13 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
-    /// The full reply, rendered by `render::render_answer`; may exceed 2000
-    /// characters (the frontend splits it).
-    pub rendered: String,
+    /// The provider's text as written, `[n]` markers included; frontends
+    /// render it (and strip reasoning traces).
+    pub text: String,
+    /// The sources `[n]` markers point to: `[n]` is `sources[n - 1]`.
+    pub sources: Vec<Source>,
+    /// How the answer came to be, shown after it (a fallback answered).
+    pub note: Option<String>,
     pub provider: ProviderKind,
     pub model: String,
     /// Why this provider answered, e.g. `time_sensitive("today")`.
@@ -71,9 +75,9 @@ pub struct ProviderStatus {
 /// The conversation pipeline as frontends see it.
 #[async_trait]
 pub trait Conversations: Send + Sync + 'static {
-    /// Answers one message. When `progress` is given, the rendered partial
-    /// answer is published on it as tokens arrive (the whole text so far, not
-    /// deltas); the final [`Answer::rendered`] is what the last edit must show.
+    /// Answers one message. When `progress` is given, the partial answer's
+    /// raw text is published on it as tokens arrive (the whole text so far,
+    /// not deltas); the frontend renders it as it renders [`Answer::text`].
     async fn handle(&self, message: Incoming, progress: Option<watch::Sender<String>>) -> Outcome;
     /// Empties the conversation of `user_id` in `channel_id`; returns a confirmation notice.
     async fn reset(&self, user_id: &str, channel_id: &str) -> Outcome;

@@ -19,9 +19,9 @@ pub const FORGET_DONE: &str = "🗑️ Done — everything I stored about you is
 pub const BOTH_DOWN: &str =
     "😵 Both of my AI services are failing right now — please try again in a few minutes.";
 pub const EMPTY_MESSAGE: &str = "👋 Ask me anything — mention me with a question.";
-/// Appended when Perplexity failed and OpenAI answered instead.
+/// Shown after the answer when Perplexity failed and OpenAI answered instead.
 pub const WEB_SEARCH_UNAVAILABLE_NOTE: &str =
-    "-# Web search is unavailable right now, so this answer has no live sources.";
+    "Web search is unavailable right now, so this answer has no live sources.";
 
 /// "⏱️ You're sending messages quickly — try again in 12 s."
 pub fn rate_limited(wait: Duration) -> String {

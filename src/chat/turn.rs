@@ -15,9 +15,9 @@ use super::memory::{Memory, MemoryError};
 use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Route};
 use super::{Answer, ConversationKey, Incoming, Turn, messages};
+use crate::answer::strip_reasoning;
 use crate::metric_names as names;
 use crate::providers::{ChatMessage, Completion, CompletionRequest, ProviderError, ProviderKind};
-use crate::render;
 
 /// How often a streamed partial answer is re-rendered for the frontend.
 const PROGRESS_EVERY: Duration = Duration::from_millis(150);
@@ -98,13 +98,10 @@ impl TurnRunner<'_> {
         span.record("provider", reply.completion.provider.as_str());
         self.store(message, &route, &request, &reply.completion)
             .await;
-        let mut rendered = render::render_answer(&reply.completion.text, &reply.completion.sources);
-        if let Some(note) = reply.note {
-            rendered.push_str("\n\n");
-            rendered.push_str(note);
-        }
         Ok(Answer {
-            rendered,
+            text: reply.completion.text,
+            sources: reply.completion.sources,
+            note: reply.note.map(str::to_string),
             provider: reply.completion.provider,
             model: reply.completion.model,
             reasons: route.reasons.iter().map(ToString::to_string).collect(),
@@ -186,12 +183,12 @@ impl TurnRunner<'_> {
             while let Some(delta) = received.recv().await {
                 text.push_str(&delta);
                 if last.elapsed() >= PROGRESS_EVERY {
-                    progress.send_replace(render::render_partial_answer(&text, &[]));
+                    progress.send_replace(text.clone());
                     last = tokio::time::Instant::now();
                 }
             }
             if !text.is_empty() {
-                progress.send_replace(render::render_partial_answer(&text, &[]));
+                progress.send_replace(text.clone());
             }
         };
         let (result, ()) = tokio::join!(client.stream(request, deltas), publish);
@@ -207,7 +204,7 @@ impl TurnRunner<'_> {
         request: &CompletionRequest,
         completion: &Completion,
     ) {
-        let answer = render::strip_reasoning(&completion.text);
+        let answer = strip_reasoning(&completion.text);
         let turn = Turn {
             user_id: message.user_id.clone(),
             question: route.question.clone(),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::plain::format_sources;
 use super::{Cli, load_or_report, report};
 use chrono::Datelike;
 
@@ -16,7 +17,7 @@ use crate::chat::router::{self, RouterConfig};
 use crate::config::{Config, Purpose};
 use crate::providers::{
     ChatMessage, Completion, CompletionRequest, ErrorKind, ProviderClient, ProviderError,
-    ProviderKind, Providers, Role, Source,
+    ProviderKind, Providers, Role,
 };
 
 /// Exit status when the provider could not answer.
@@ -159,15 +160,6 @@ fn print_sources(completion: &Completion) {
     }
 }
 
-/// `[1] Title <url>` lines.
-pub fn format_sources(sources: &[Source]) -> String {
-    sources
-        .iter()
-        .enumerate()
-        .map(|(i, source)| format!("[{}] {} <{}>\n", i + 1, source.title.trim(), source.url))
-        .collect()
-}
-
 /// A short explanation for the terminal; the detail went to the log.
 fn explain(error: &ProviderError) -> String {
     let provider = error.provider();
@@ -202,24 +194,6 @@ fn explain(error: &ProviderError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sources_are_numbered_from_one() {
-        let sources = vec![
-            Source {
-                title: "Alpha ".into(),
-                url: "https://a.example".into(),
-            },
-            Source {
-                title: "Beta".into(),
-                url: "https://b.example".into(),
-            },
-        ];
-        assert_eq!(
-            format_sources(&sources),
-            "[1] Alpha <https://a.example>\n[2] Beta <https://b.example>\n"
-        );
-    }
 
     #[test]
     fn an_unauthorized_error_names_the_key_to_check() {

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Cli;
 use super::bootstrap::{EXIT_INTERRUPTED, EXIT_SETUP, start};
+use super::plain::render_plain;
 use crate::app::{App, Role};
 use crate::chat::{Conversations, Incoming, Outcome};
 use crate::ops::{Signal, signals};
@@ -175,7 +176,7 @@ fn print_outcome(outcome: &Outcome, verbose: bool) {
             if verbose {
                 println!("reasons: {}", answer.reasons.join(", "));
             }
-            println!("{}\n", answer.rendered);
+            println!("{}\n", render_plain(answer));
         }
         Outcome::Notice(text) => println!("{text}\n"),
         Outcome::Silent => {}

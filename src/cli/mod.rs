@@ -4,6 +4,7 @@ mod ask;
 mod bootstrap;
 mod chat;
 mod check_config;
+mod plain;
 mod route;
 mod run;
 
@@ -15,9 +16,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigErrors};
 
-pub use ask::{AskArgs, ask, format_sources};
+pub use ask::{AskArgs, ask};
 pub use chat::{TERMINAL_CHANNEL, chat};
 pub use check_config::check_config;
+pub use plain::{format_sources, render_plain};
 pub use route::{NO_PROVIDER_NOTE, RouteArgs, route};
 pub use run::run;
 

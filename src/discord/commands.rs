@@ -9,18 +9,18 @@ use poise::CreateReply;
 use serenity::all::{CommandInteraction, GuildId};
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use super::deliver::{TurnSettings, parts_of, run_turn};
 use super::errors::{Action, report};
 use super::handler::Shared;
 use super::inbound::Author;
 use super::outbound::{InteractionSink, no_pings};
 use super::place::locate;
 use super::policy;
-use super::status_view::render_status;
+use super::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+use super::status_text::render_status;
 use super::stream::StreamedReply;
-use super::turn::{TurnSettings, parts_of, run_turn};
 use crate::chat::messages;
 use crate::providers::ProviderKind;
-use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 
 pub type Data = Arc<Shared>;
 type Ctx<'a> = poise::Context<'a, Data, CommandError>;
@@ -252,7 +252,7 @@ async fn show(ctx: Ctx<'_>, interaction: &CommandInteraction, parts: &[String], 
     );
     let interval = ctx.data().config().discord.stream_edit_interval;
     let parts = if parts.is_empty() {
-        vec![super::turn::NOTHING_TO_SAY.to_string()]
+        vec![super::deliver::NOTHING_TO_SAY.to_string()]
     } else {
         parts.to_vec()
     };

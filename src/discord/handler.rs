@@ -12,6 +12,7 @@ use serenity::all::{
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
+use super::deliver::{TurnSettings, run_turn};
 use super::errors::{Action, report};
 use super::inbound::{Author, display_name};
 use super::mentions::{clean_content, mentions_user};
@@ -20,7 +21,6 @@ use super::place::locate;
 use super::policy::{self, Decision, MessageFacts, Place};
 use super::presence::presence_for;
 use super::stream::StreamedReply;
-use super::turn::{TurnSettings, run_turn};
 use super::typing::{TYPING_REFRESH, TypingGuard};
 use crate::chat::Conversations;
 use crate::chat::live::LiveReceiver;

@@ -10,7 +10,9 @@
 
 mod client;
 mod commands;
+mod deliver;
 mod errors;
+mod gateway_status;
 mod handler;
 mod inbound;
 pub mod mentions;
@@ -18,16 +20,15 @@ mod outbound;
 mod place;
 pub mod policy;
 mod presence;
-mod status;
-mod status_view;
+pub mod render;
+mod status_text;
 mod stream;
-mod turn;
 mod typing;
 
 pub use client::{intents, run};
 pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR, NOT_ALLOWED};
+pub use deliver::NOTHING_TO_SAY;
 pub use errors::DiscordError;
+pub use gateway_status::{DiscordStatus, DiscordStatusSnapshot};
 pub use handler::EMPTY_MENTION_HINT;
-pub use status::{DiscordStatus, DiscordStatusSnapshot};
-pub use status_view::render_status;
-pub use turn::NOTHING_TO_SAY;
+pub use status_text::render_status;

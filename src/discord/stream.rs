@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio::time::{Duration, Instant, sleep_until};
 
-use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
+use super::render::{DISCORD_MESSAGE_LIMIT, render_partial_answer, split_for_discord};
 
 /// Identifies a message a sink created, for later edits.
 pub type SentId = u64;
@@ -123,8 +123,8 @@ impl<S: ReplySink> StreamedReply<S> {
                     if changed.is_err() {
                         return;
                     }
-                    let text = progress.borrow_and_update().clone();
-                    pending = Some(split_for_discord(&text, DISCORD_MESSAGE_LIMIT));
+                    let rendered = render_partial_answer(&progress.borrow_and_update(), &[]);
+                    pending = Some(split_for_discord(&rendered, DISCORD_MESSAGE_LIMIT));
                 }
                 () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && !self.stopped => {}
             }

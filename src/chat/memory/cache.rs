@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::log::{ModelTable, TooLarge, TurnLog};
+use super::packed::{ModelTable, TooLarge, TurnLog};
 use crate::chat::Turn;
 
 #[derive(Debug)]

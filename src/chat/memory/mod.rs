@@ -9,7 +9,7 @@
 
 mod cache;
 mod export;
-mod log;
+mod packed;
 mod ram;
 mod sqlite;
 mod store;

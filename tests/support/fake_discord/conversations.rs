@@ -108,7 +108,9 @@ impl ScriptedConversations {
 
 fn answer(text: String) -> Outcome {
     Outcome::Answer(Answer {
-        rendered: text,
+        text,
+        sources: Vec::new(),
+        note: None,
         provider: ProviderKind::OpenAi,
         model: "test-model".into(),
         reasons: vec!["scripted".into()],

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::markdown::rewrite_outside_code;
+use crate::answer::markdown::rewrite_outside_code;
 
 /// Zero-width space: invisible, and enough to stop Discord parsing a mention
 /// (the same trick as discord.py's `escape_mentions`).

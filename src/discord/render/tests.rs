@@ -136,7 +136,7 @@ mod properties {
     use regex::Regex;
 
     use super::*;
-    use crate::render::markdown::code_regions;
+    use crate::answer::markdown::code_regions;
 
     fn prose_of(text: &str) -> String {
         let mut prose = String::new();
@@ -165,7 +165,7 @@ mod properties {
             let live = Regex::new(r"(?i)@(everyone|here)|<@[!&]?[0-9]").unwrap();
             let prose = prose_of(&out);
             prop_assert!(!live.is_match(&prose), "live mention in {out:?}");
-            if !crate::render::think::is_partial_open_tag(&text) {
+            if !crate::answer::reasoning::is_partial_open_tag(&text) {
                 prop_assert_eq!(render_partial_answer(&text, &sources), out);
             }
         }

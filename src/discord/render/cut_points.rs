@@ -15,7 +15,7 @@ use regex::Regex;
 use super::char_class::{
     closes_sentence, ends_sentence, extends_grapheme, is_full_stop, is_regional_indicator, is_wide,
 };
-use super::markdown::{FencedBlock, fenced_blocks, inline_code_outside, is_blank};
+use crate::answer::markdown::{FencedBlock, fenced_blocks, inline_code_outside, is_blank};
 
 /// How good a cut at a position is; higher is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

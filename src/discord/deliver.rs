@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tracing::info;
 
+use super::render::{DISCORD_MESSAGE_LIMIT, render_reply, split_for_discord};
 use super::stream::{ReplySink, StreamedReply};
 use crate::chat::{Conversations, Incoming, Outcome, messages};
 use crate::config::DiscordConfig;
-use crate::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 use crate::shutdown::Work;
 
 /// Shown to a slash command whose turn produced nothing to say.
@@ -86,7 +86,7 @@ pub async fn run_turn<S: ReplySink>(
 /// The messages an outcome shows: the split answer or notice, or nothing.
 pub fn parts_of(outcome: &Outcome) -> Vec<String> {
     match outcome {
-        Outcome::Answer(answer) => split_for_discord(&answer.rendered, DISCORD_MESSAGE_LIMIT),
+        Outcome::Answer(answer) => split_for_discord(&render_reply(answer), DISCORD_MESSAGE_LIMIT),
         Outcome::Notice(notice) => split_for_discord(notice, DISCORD_MESSAGE_LIMIT),
         Outcome::Silent => Vec::new(),
     }
@@ -98,7 +98,7 @@ fn log_outcome(outcome: &Outcome) {
             provider = %answer.provider,
             model = %answer.model,
             reasons = ?answer.reasons,
-            chars = answer.rendered.chars().count(),
+            chars = answer.text.chars().count(),
             "answered"
         ),
         Outcome::Notice(_) => info!("answered with a notice"),

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 use url::Url;
 
-use super::mentions::neutralize_prose;
+use super::pings::neutralize_prose;
 use crate::providers::Source;
 
 /// Titles longer than this are shortened in the Sources list.

@@ -1,4 +1,5 @@
-//! Pure functions that turn answers into Discord messages.
+//! Pure functions that turn answers into Discord messages: the only place
+//! that writes Discord markup (masked links, `**Sources**`, defused pings).
 //!
 //! [`render_answer`] makes an answer safe and readable (reasoning stripped,
 //! pings defused, citations linked, sources listed); [`split_for_discord`]
@@ -6,17 +7,17 @@
 //! last edit of a streamed answer equals the non-streamed rendering.
 
 mod char_class;
-mod citations;
+mod citation_links;
 mod cut_points;
-mod markdown;
-mod mentions;
+mod pings;
 mod split;
-mod think;
 
-pub use mentions::neutralize_mentions;
+pub use pings::neutralize_mentions;
 pub use split::{DISCORD_MESSAGE_LIMIT, split_for_discord};
-pub use think::strip_reasoning;
 
+use crate::answer::markdown;
+use crate::answer::reasoning::{is_partial_open_tag, strip_reasoning};
+use crate::chat::Answer;
 use crate::providers::Source;
 
 /// Renders a complete answer for Discord:
@@ -33,17 +34,28 @@ use crate::providers::Source;
 /// [`split_for_discord`].
 pub fn render_answer(text: &str, sources: &[Source]) -> String {
     let answer = strip_reasoning(text);
-    let links = citations::source_links(sources);
+    let links = citation_links::source_links(sources);
     let body = markdown::rewrite_outside_code(&answer, |prose, out| {
-        citations::link_markers(&mentions::neutralize_prose(prose), &links, out);
+        citation_links::link_markers(&pings::neutralize_prose(prose), &links, out);
     });
     let mut body = body.trim().to_string();
     markdown::close_open_fence(&mut body);
-    match citations::sources_list(sources, &links) {
+    match citation_links::sources_list(sources, &links) {
         Some(list) if body.is_empty() => list,
         Some(list) => format!("{body}\n\n{list}"),
         None => body,
     }
+}
+
+/// A whole reply: [`render_answer`], then the answer's note (if any) as
+/// Discord's small grey subtext.
+pub fn render_reply(answer: &Answer) -> String {
+    let mut rendered = render_answer(&answer.text, &answer.sources);
+    if let Some(note) = &answer.note {
+        rendered.push_str("\n\n-# ");
+        rendered.push_str(&neutralize_mentions(note));
+    }
+    rendered
 }
 
 /// Renders a streamed answer so far, for the intermediate edits. It is
@@ -53,7 +65,7 @@ pub fn render_answer(text: &str, sources: &[Source]) -> String {
 /// Once the stream ends, `render_partial_answer(full)` equals
 /// `render_answer(full)` (unless the whole answer is `<th` or the like).
 pub fn render_partial_answer(text: &str, sources: &[Source]) -> String {
-    if think::is_partial_open_tag(text) {
+    if is_partial_open_tag(text) {
         return String::new();
     }
     render_answer(text, sources)
