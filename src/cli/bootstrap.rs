@@ -30,8 +30,8 @@ pub fn configure(
         report(&errors);
         return Err(ExitCode::from(2));
     }
-    let log_file = logging::init(&config.logging, env.get("RUST_LOG").map(String::as_str))
-        .map_err(|error| {
+    let log_file =
+        logging::init(&config, env.get("RUST_LOG").map(String::as_str)).map_err(|error| {
             eprintln!("cannot open LOG_FILE: {error}");
             ExitCode::from(2)
         })?;

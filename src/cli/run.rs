@@ -16,10 +16,7 @@ use crate::chat::ChatService;
 use crate::config::{Config, Purpose};
 use crate::discord::{self, DiscordStatus};
 use crate::logging::LogFile;
-use crate::ops::{HealthServer, HealthState, Reloader, Signal, install_metrics, signals};
-
-/// Exit status when a second signal cuts the graceful shutdown short.
-const EXIT_INTERRUPTED: i32 = 130;
+use crate::ops::{HealthServer, HealthState, Reloader, install_metrics, spawn_signal_loop};
 
 pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
     let metrics = install_metrics();
@@ -94,7 +91,7 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         Err(error) => {
             error!(%error, "the Discord client failed");
             eprintln!("duet: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }
@@ -143,31 +140,19 @@ fn handle_signals(
     reloader: Option<Arc<Reloader>>,
     log_file: LogFile,
 ) -> std::io::Result<()> {
-    let mut received = signals()?;
-    tokio::spawn(async move {
-        while let Some(signal) = received.recv().await {
-            match signal {
-                Signal::Terminate if shutdown.is_cancelled() => {
-                    warn!("second signal: exiting now");
-                    std::process::exit(EXIT_INTERRUPTED);
+    spawn_signal_loop(shutdown, move || {
+        let (reloader, log_file) = (reloader.clone(), log_file.clone());
+        async move {
+            if let Err(error) = log_file.reopen() {
+                warn!(%error, "cannot reopen LOG_FILE");
+            }
+            match reloader {
+                Some(reloader) => {
+                    reloader.reload_isolated().await;
                 }
-                Signal::Terminate => {
-                    info!("shutting down: finishing turns in flight");
-                    shutdown.cancel();
-                }
-                Signal::Reload => {
-                    if let Err(error) = log_file.reopen() {
-                        warn!(%error, "cannot reopen LOG_FILE");
-                    }
-                    match &reloader {
-                        Some(reloader) => {
-                            reloader.reload().await;
-                        }
-                        None => info!("SIGHUP: no config file to reload"),
-                    }
-                }
+                None => info!("SIGHUP: no config file to reload"),
             }
         }
-    });
-    Ok(())
+    })
+    .map(drop)
 }

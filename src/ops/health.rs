@@ -1,6 +1,14 @@
 //! The health server on HEALTH_HOST:HEALTH_PORT: `/health` (full JSON
 //! report, 200 or 503), `/health/live`, `/health/ready` and `/metrics`
 //! (Prometheus text). Requests to it are not counted in the metrics.
+//!
+//! `/health` says `degraded` with every reason (gateway down, a provider
+//! failing, memory writes failing). `/health/ready` is narrower on purpose:
+//! ready means connected to Discord with a provider configured. A provider
+//! outage is not the bot's fault and a restart cannot fix it, so it makes
+//! `/health` degraded but never the bot unready or dead: Kubernetes must not
+//! restart or unroute a bot because OpenAI is down (the bot still answers
+//! users with a notice).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,8 +23,10 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::chat::ChatService;
+use crate::config::{Config, Mode, RoutingMode};
 use crate::discord::{DiscordStatus, DiscordStatusSnapshot};
 use crate::metric_names as names;
+use crate::providers::{ErrorKind, PoolStats};
 
 pub const HEALTH_PATH: &str = "/health";
 pub const LIVE_PATH: &str = "/health/live";
@@ -44,6 +54,53 @@ impl HealthState {
 
     fn provider_usable(&self) -> bool {
         !self.service.providers().available().is_empty()
+    }
+
+    /// Every reason the bot is not fully working, in words; empty when healthy.
+    async fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.gateway_connected().await {
+            problems.push("discord: the gateway is not connected".to_string());
+        }
+        if !self.provider_usable() {
+            problems.push("no provider is configured".to_string());
+        }
+        for stats in self.service.providers().stats() {
+            if let Some(problem) = provider_problem(&stats) {
+                problems.push(problem);
+            }
+        }
+        if let Some(kind) = self.service.memory().write_failure() {
+            problems.push(format!(
+                "memory: storing turns fails ({kind}); answers are not remembered"
+            ));
+        }
+        problems
+    }
+}
+
+/// A provider whose last calls failed (a bad request is about one message,
+/// not the provider, so it does not count).
+fn provider_problem(stats: &PoolStats) -> Option<String> {
+    let last = stats.last_error?;
+    if stats.consecutive_failures == 0 || last.kind == ErrorKind::BadRequest {
+        return None;
+    }
+    Some(format!(
+        "{}: unavailable, the last {} call(s) failed ({})",
+        stats.provider,
+        stats.consecutive_failures,
+        last.kind.as_str()
+    ))
+}
+
+/// Which providers answer: those configured, narrowed by `[Routing] MODE`.
+pub fn effective_mode(config: &Config) -> &'static str {
+    match (config.mode(), config.routing.mode) {
+        (None, _) => "none",
+        (Some(Mode::Hybrid), RoutingMode::OpenAi) => Mode::OpenAiOnly.as_str(),
+        (Some(Mode::Hybrid), RoutingMode::Perplexity) => Mode::PerplexityOnly.as_str(),
+        (Some(mode), _) => mode.as_str(),
     }
 }
 
@@ -110,10 +167,12 @@ async fn health(State(state): State<HealthState>) -> Response {
         })
         .collect();
     let discord = state.discord().await;
-    let healthy = discord.as_ref().is_none_or(|d| d.is_ready()) && state.provider_usable();
+    let problems = state.problems().await;
+    let healthy = problems.is_empty();
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
-        "mode": config.mode().map_or("none", |m| m.as_str()),
+        "problems": problems,
+        "mode": effective_mode(&config),
         "uptime_secs": state.started.elapsed().as_secs(),
         "turns_in_flight": state.service.turns_in_flight(),
         "discord": discord,
@@ -127,6 +186,7 @@ async fn health(State(state): State<HealthState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Connected and configured; provider outages do not count (module doc).
 async fn ready(State(state): State<HealthState>) -> Response {
     if state.gateway_connected().await && state.provider_usable() {
         (StatusCode::OK, "ready").into_response()

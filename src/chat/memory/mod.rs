@@ -9,6 +9,7 @@
 
 mod cache;
 mod export;
+mod lock;
 mod log;
 mod ram;
 mod sqlite;

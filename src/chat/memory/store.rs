@@ -2,13 +2,14 @@
 //! `[Memory] MEMORY_BACKEND` says, and [`MemoryError`].
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::ram::RamStore;
 use super::worker::SqliteStore;
 use crate::chat::{ConversationKey, Turn};
 use crate::config::{MemoryBackend, MemoryConfig};
+use crate::metric_names::MEMORY_WRITE_FAILURES;
 
 /// Token counts are kept this many days at least when pruning, so a budget
 /// day that straddles a time zone is never cut short.
@@ -38,6 +39,15 @@ pub enum MemoryError {
     Export(#[source] serde_json::Error),
     #[error("the memory database worker stopped")]
     WorkerGone,
+    #[error(
+        "{} is in use by another duet{}: stop that process first, or give this one its own DATABASE_PATH (one process per SQLite file)",
+        database.display(),
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    Locked {
+        database: PathBuf,
+        holder: Option<u32>,
+    },
 }
 
 impl MemoryError {
@@ -52,6 +62,7 @@ impl MemoryError {
             MemoryError::InvalidDay(_) => "invalid_day",
             MemoryError::Export(_) => "export",
             MemoryError::WorkerGone => "worker_gone",
+            MemoryError::Locked { .. } => "locked",
         }
     }
 }
@@ -65,6 +76,8 @@ impl MemoryError {
 #[derive(Clone, Debug)]
 pub struct Memory {
     backend: Arc<Backend>,
+    /// The kind of the last write's failure; `None` once a write succeeds.
+    write_failure: Arc<Mutex<Option<&'static str>>>,
 }
 
 #[derive(Debug)]
@@ -93,6 +106,7 @@ impl Memory {
         };
         Ok(Memory {
             backend: Arc::new(backend),
+            write_failure: Arc::default(),
         })
     }
 
@@ -109,10 +123,27 @@ impl Memory {
     /// Stores one successful turn atomically and trims the conversation to
     /// `max_history_messages` (2 per turn, oldest turns first).
     pub async fn append(&self, key: &ConversationKey, turn: Turn) -> Result<(), MemoryError> {
-        match &*self.backend {
+        let result = match &*self.backend {
             Backend::Ram(ram) => ram.append(key, turn),
             Backend::Sqlite(db) => db.append(key, turn).await,
+        };
+        self.note_write("append", &result);
+        result
+    }
+
+    /// Counts a failed write in the metrics and remembers it for `/health`.
+    fn note_write<T>(&self, operation: &'static str, result: &Result<T, MemoryError>) {
+        let failure = result.as_ref().err().map(MemoryError::kind);
+        if let Some(kind) = failure {
+            metrics::counter!(MEMORY_WRITE_FAILURES, "operation" => operation, "kind" => kind)
+                .increment(1);
         }
+        *super::lock(&self.write_failure) = failure;
+    }
+
+    /// Why the last write failed, while no write has succeeded since.
+    pub fn write_failure(&self) -> Option<&'static str> {
+        *super::lock(&self.write_failure)
     }
 
     /// Empties one conversation; returns the turns removed.
@@ -164,10 +195,12 @@ impl Memory {
         tokens: u64,
     ) -> Result<u64, MemoryError> {
         check_day(day)?;
-        match &*self.backend {
+        let result = match &*self.backend {
             Backend::Ram(ram) => Ok(ram.add_tokens(user_id, day, tokens)),
             Backend::Sqlite(db) => db.add_tokens(user_id, day, tokens).await,
-        }
+        };
+        self.note_write("add_tokens", &result);
+        result
     }
 
     /// The user's token count for `day` (0 when none).
