@@ -14,6 +14,7 @@ use support::fake_discord::bot::{RunningBot, config_for, init_tracing};
 use support::fake_discord::conversations::{Scripted, ScriptedConversations};
 use support::fake_discord::fixtures::{ALICE, DM_ALICE};
 use support::fake_discord::{FakeDiscord, Recorded, UserMessage, WAIT, count};
+use support::mock_llm::MockLlm;
 use tokio::sync::watch;
 
 fn dm_replies(log: &[Recorded]) -> Vec<Recorded> {
@@ -152,28 +153,35 @@ async fn a_refused_connection_to_discord_says_so_instead_of_a_bare_http_error() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_at_discord_names_tls_and_the_ca_setting() {
+    init_tracing();
+    let fake = FakeDiscord::start().await;
+    // A TLS server whose certificate no public root signed.
+    let untrusted = MockLlm::start_tls().await;
+    let error = run_until_it_fails(&fake, &[("API_BASE_URL", &untrusted.base_url())]).await;
+    let text = error.to_string();
+    assert!(
+        text.contains("the TLS connection to Discord failed"),
+        "{text}"
+    );
+    assert!(text.contains("TLS_CA_FILE"), "{text}");
+    assert_eq!(error.exit_code(), EXIT_SETUP);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_code_4014_asks_for_the_message_content_intent() {
     init_tracing();
     let fake = FakeDiscord::start().await;
-    let (_config, updates) = watch::channel(Arc::new(config_for(&fake, &[])));
-    let run = tokio::spawn(discord::run(
-        updates,
-        ScriptedConversations::echo(),
-        DiscordStatus::new(),
-        std::future::pending(),
-    ));
-    fake.wait_for_commands().await;
-    fake.close_gateway(4014);
-    let result = tokio::time::timeout(WAIT, run)
-        .await
-        .expect("4014 ends the client")
-        .expect("run does not panic");
-    let Err(error) = result else {
-        panic!("4014 must end the client with an error");
-    };
+    fake.refuse_identify(4014);
+    let error = run_until_it_fails(&fake, &[]).await;
     let text = error.to_string();
     assert!(text.contains("Message Content Intent"), "{text}");
     assert_eq!(error.exit_code(), EXIT_SETUP);
+    assert_eq!(
+        count(&fake.requests(), "WS", "IDENTIFY"),
+        1,
+        "no retry loop"
+    );
 }
 
 #[tokio::test]
