@@ -124,11 +124,14 @@ impl fmt::Debug for Redactor {
     }
 }
 
-/// The raw secret and its percent-encoded forms, ASCII-lowercased.
+/// The raw secret, its percent-encoded forms and its escaped form inside a
+/// JSON string or a `{:?}` (JSON log lines escape quotes and backslashes), ASCII-lowercased.
 fn variants(secret: &str) -> Vec<String> {
     let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    let escaped = secret.replace('\\', "\\\\").replace('"', "\\\"");
     [
         secret.to_string(),
+        escaped,
         percent_encode(secret, unreserved),
         percent_encode(secret, |b| b.is_ascii_alphanumeric()),
         percent_encode(secret, |_| false),
@@ -229,6 +232,13 @@ mod tests {
         assert_eq!(r.clean(""), "");
         let merged = redactor(&["one-key"]).merged(&redactor(&["two-key"]));
         assert_eq!(merged.clean("one-key two-key"), "[redacted] [redacted]");
+    }
+
+    #[test]
+    fn a_secret_escaped_inside_a_json_string_is_redacted() {
+        let r = redactor(&[r#"pa"ss\word"#]);
+        let json = serde_json::json!({ "error": r#"bad pa"ss\word"# }).to_string();
+        assert_eq!(r.clean(&json), r#"{"error":"bad [redacted]"}"#);
     }
 
     #[test]

@@ -16,7 +16,9 @@ use crate::chat::ChatService;
 use crate::config::{Config, Purpose};
 use crate::discord::{self, DiscordStatus};
 use crate::logging::LogFile;
-use crate::ops::{HealthServer, HealthState, Reloader, install_metrics, spawn_signal_loop};
+use crate::ops::{
+    HealthServer, HealthState, Reloader, effective_mode, install_metrics, spawn_signal_loop,
+};
 
 pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
     let metrics = install_metrics();
@@ -61,10 +63,7 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         return ExitCode::from(2);
     }
 
-    info!(
-        mode = config.mode().map_or("none", |m| m.as_str()),
-        "duet is starting"
-    );
+    info!(mode = effective_mode(&config), "duet is starting");
     let conversations: Arc<ChatService> = Arc::new(service.clone());
     let result = discord::run(
         config_updates,
