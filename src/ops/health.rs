@@ -70,10 +70,13 @@ impl HealthState {
                 problems.push(problem);
             }
         }
-        if let Some(kind) = self.service.memory().write_failure() {
-            problems.push(format!(
-                "memory: storing turns fails ({kind}); answers are not remembered"
-            ));
+        for (operation, kind) in self.service.memory().write_failures() {
+            problems.push(match operation {
+                "append" => {
+                    format!("memory: storing turns fails ({kind}); answers are not remembered")
+                }
+                _ => format!("memory: recording token usage fails ({kind}); budgets undercount"),
+            });
         }
         problems
     }
@@ -208,4 +211,68 @@ async fn metrics_text(State(state): State<HealthState>) -> Response {
         handle.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::providers::{LastError, ProviderKind};
+
+    fn config(env: &[(&str, &str)]) -> Config {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&env).expect("valid")
+    }
+
+    #[test]
+    fn the_mode_is_the_configured_providers_narrowed_by_routing_mode() {
+        let both = [("OPENAI_API_KEY", "sk-a"), ("PERPLEXITY_API_KEY", "pplx-b")];
+        assert_eq!(effective_mode(&config(&both)), "hybrid");
+        let forced = [both[0], both[1], ("MODE", "openai")];
+        assert_eq!(effective_mode(&config(&forced)), "openai_only");
+        let forced = [both[0], both[1], ("MODE", "perplexity")];
+        assert_eq!(effective_mode(&config(&forced)), "perplexity_only");
+        // MODE names a provider that is not configured: the other one answers.
+        let only = [("PERPLEXITY_API_KEY", "pplx-b"), ("MODE", "openai")];
+        assert_eq!(effective_mode(&config(&only)), "perplexity_only");
+    }
+
+    fn stats(kind: ErrorKind, consecutive_failures: u64) -> PoolStats {
+        PoolStats {
+            provider: ProviderKind::OpenAi,
+            total: 1,
+            in_use: 0,
+            available: 1,
+            waiting: 0,
+            connections_created: 0,
+            requests: 0,
+            reuse_ratio: 0.0,
+            http_version: None,
+            retries: 0,
+            limiter_waits: 0,
+            pool_exhausted: 0,
+            rate_limited_recent: 0,
+            paused_for_secs: None,
+            last_error: Some(LastError { kind, at: 0 }),
+            consecutive_failures,
+        }
+    }
+
+    #[test]
+    fn a_provider_is_a_problem_while_its_last_calls_failed_for_a_reason_of_its_own() {
+        assert_eq!(
+            provider_problem(&stats(ErrorKind::Connect, 3)).as_deref(),
+            Some("openai: unavailable, the last 3 call(s) failed (connect)")
+        );
+        assert_eq!(
+            provider_problem(&stats(ErrorKind::Connect, 0)),
+            None,
+            "recovered"
+        );
+        assert_eq!(provider_problem(&stats(ErrorKind::BadRequest, 1)), None);
+    }
 }

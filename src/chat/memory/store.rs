@@ -1,6 +1,7 @@
 //! [`Memory`], the one handle the pipeline and the frontends hold, whatever
 //! `[Memory] MEMORY_BACKEND` says, and [`MemoryError`].
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,8 +77,9 @@ impl MemoryError {
 #[derive(Clone, Debug)]
 pub struct Memory {
     backend: Arc<Backend>,
-    /// The kind of the last write's failure; `None` once a write succeeds.
-    write_failure: Arc<Mutex<Option<&'static str>>>,
+    /// Per write operation, the kind of its last failure while no write of
+    /// that operation has succeeded since.
+    write_failures: Arc<Mutex<BTreeMap<&'static str, &'static str>>>,
 }
 
 #[derive(Debug)]
@@ -106,7 +108,7 @@ impl Memory {
         };
         Ok(Memory {
             backend: Arc::new(backend),
-            write_failure: Arc::default(),
+            write_failures: Arc::default(),
         })
     }
 
@@ -133,17 +135,27 @@ impl Memory {
 
     /// Counts a failed write in the metrics and remembers it for `/health`.
     fn note_write<T>(&self, operation: &'static str, result: &Result<T, MemoryError>) {
-        let failure = result.as_ref().err().map(MemoryError::kind);
-        if let Some(kind) = failure {
-            metrics::counter!(MEMORY_WRITE_FAILURES, "operation" => operation, "kind" => kind)
-                .increment(1);
+        let mut failures = super::lock(&self.write_failures);
+        match result {
+            Ok(_) => {
+                failures.remove(operation);
+            }
+            Err(error) => {
+                let kind = error.kind();
+                metrics::counter!(MEMORY_WRITE_FAILURES, "operation" => operation, "kind" => kind)
+                    .increment(1);
+                failures.insert(operation, kind);
+            }
         }
-        *super::lock(&self.write_failure) = failure;
     }
 
-    /// Why the last write failed, while no write has succeeded since.
-    pub fn write_failure(&self) -> Option<&'static str> {
-        *super::lock(&self.write_failure)
+    /// Each write operation (`append`, `add_tokens`) whose last attempt
+    /// failed, with the failure's kind.
+    pub fn write_failures(&self) -> Vec<(&'static str, &'static str)> {
+        super::lock(&self.write_failures)
+            .iter()
+            .map(|(operation, kind)| (*operation, *kind))
+            .collect()
     }
 
     /// Empties one conversation; returns the turns removed.
