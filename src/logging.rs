@@ -50,6 +50,12 @@ fn redactor() -> Redactor {
     REDACTOR.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// `text` cleaned like a log line, for messages printed outside the log
+/// (the last words of a command on stderr).
+pub fn redacted(text: &str) -> String {
+    redactor().clean(text)
+}
+
 /// Every secret key's value in `config` (the keys the schema marks secret).
 pub fn secrets_of(config: &Config) -> Vec<Secret> {
     schema::KEYS

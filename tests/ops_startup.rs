@@ -75,12 +75,13 @@ async fn a_rejected_token_exits_2_and_says_where_to_get_a_new_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_discord_that_refuses_connections_exits_2_naming_the_refusal() {
+async fn a_discord_that_refuses_connections_exits_2_naming_the_refusal_without_its_password() {
     let mock = MockLlm::start().await;
     let discord = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    // A REST proxy with credentials in its URL: they must not be printed.
+    let nowhere = format!("http://duet:hunter2@{}", closed.local_addr().unwrap());
     drop(closed);
     let mut env = run_env(&discord, &mock, dir.path());
     env.insert("DISCORD_API_BASE_URL".into(), nowhere);
@@ -91,4 +92,5 @@ async fn a_discord_that_refuses_connections_exits_2_naming_the_refusal() {
         stderr.contains("the connection to Discord was refused"),
         "{stderr}"
     );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }

@@ -47,7 +47,10 @@ pub async fn start(
     let (config, log_file) = configure(cli, env, purpose)?;
     let config = Arc::new(config);
     let providers = Providers::from_config(&config).map_err(|error| {
-        eprintln!("cannot set up the providers: {error}");
+        eprintln!(
+            "cannot set up the providers: {}",
+            logging::redacted(&error.to_string())
+        );
         ExitCode::from(2)
     })?;
     providers.warm_up().await;

@@ -89,7 +89,7 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         }
         Err(error) => {
             error!(%error, "the Discord client failed");
-            eprintln!("duet: {error}");
+            eprintln!("duet: {}", crate::logging::redacted(&error.to_string()));
             ExitCode::from(error.exit_code())
         }
     }
