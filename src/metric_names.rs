@@ -29,6 +29,9 @@ pub const POOL_CONNECTIONS_REUSED_TOTAL: &str = "duet_pool_connections_reused_to
 pub const PROVIDER_LIMITER_WAITS_TOTAL: &str = "duet_provider_limiter_waits_total";
 /// Counter: requests held back because a 429 paused the whole provider.
 pub const PROVIDER_PAUSED_WAITS_TOTAL: &str = "duet_provider_paused_waits_total";
+/// Gauge: 1 while the provider answers (its last call succeeded, or none was
+/// made yet), 0 after a call failed for a reason other than a bad request.
+pub const PROVIDER_UP: &str = "duet_provider_up";
 
 /// Counter: messages that reached the pipeline.
 pub const MESSAGES_RECEIVED: &str = "duet_messages_received_total";
@@ -50,6 +53,8 @@ pub const MEMORY_CACHE_CONVERSATIONS: &str = "duet_memory_cache_conversations";
 pub const CONVERSATIONS_STORED: &str = "duet_conversations_stored";
 /// Counter: Discord messages, edits or interaction responses that failed, by `operation`.
 pub const DISCORD_SEND_FAILURES: &str = "duet_discord_send_failures_total";
+/// Counter: memory writes (a turn, a token count) that failed, by `operation` and `kind`.
+pub const MEMORY_WRITE_FAILURES: &str = "duet_memory_write_failures_total";
 
 /// Histograms, for exporters that need bucket settings.
 pub const HISTOGRAMS: &[&str] = &[
@@ -73,6 +78,7 @@ pub const ALL: &[&str] = &[
     POOL_CONNECTIONS_REUSED_TOTAL,
     PROVIDER_LIMITER_WAITS_TOTAL,
     PROVIDER_PAUSED_WAITS_TOTAL,
+    PROVIDER_UP,
     MESSAGES_RECEIVED,
     MESSAGES_ANSWERED,
     MESSAGES_REJECTED,
@@ -83,6 +89,7 @@ pub const ALL: &[&str] = &[
     MEMORY_CACHE_CONVERSATIONS,
     CONVERSATIONS_STORED,
     DISCORD_SEND_FAILURES,
+    MEMORY_WRITE_FAILURES,
 ];
 
 #[cfg(test)]

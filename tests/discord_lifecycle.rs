@@ -1,20 +1,24 @@
 //! End to end: the bot's life cycle against the fake Discord: losing and
-//! regaining the gateway, a rejected token, and a clean shutdown.
+//! regaining the gateway, a rejected token, refused intents, an unreachable
+//! Discord (each named with its fix and exit status 2), and a clean shutdown.
 
 mod support;
 
 use std::sync::Arc;
 
+use axum::http::{Method, StatusCode};
 use duet::chat::live::{Live, LiveReceiver, LiveSender};
 use duet::chat::messages::INTERRUPTED;
 use duet::config::Config;
-use duet::discord::{self, DiscordError, DiscordStatus};
+use duet::discord::{self, DiscordError, DiscordStatus, EXIT_SETUP};
 use duet::providers::Providers;
 use duet::shutdown::Shutdown;
+use serde_json::json;
 use support::fake_discord::bot::{RunningBot, config_for, init_tracing};
 use support::fake_discord::conversations::{Scripted, ScriptedConversations};
 use support::fake_discord::fixtures::{ALICE, DM_ALICE};
 use support::fake_discord::{FakeDiscord, Recorded, UserMessage, WAIT, count};
+use support::mock_llm::MockLlm;
 
 /// A live value over `config`, as `App::build` makes it.
 fn live_of(config: Config) -> (LiveSender, LiveReceiver) {
@@ -93,10 +97,96 @@ async fn a_rejected_token_ends_run_with_an_error_instead_of_retrying() {
         DiscordStatus::new(),
     );
     let result = tokio::time::timeout(WAIT, run).await.expect("run gives up");
+    let Err(error) = result else {
+        panic!("run gave up without an error");
+    };
+    assert!(matches!(error, DiscordError::Gateway(_)), "{error:?}");
     assert!(
-        matches!(result, Err(DiscordError::Gateway(_))),
-        "{result:?}"
+        error.to_string().contains("Discord rejected the token")
+            && error.to_string().contains("DISCORD_TOKEN"),
+        "{error}"
     );
+    assert_eq!(error.exit_code(), EXIT_SETUP);
+    assert_eq!(
+        count(&fake.requests(), "WS", "IDENTIFY"),
+        1,
+        "no retry loop"
+    );
+}
+
+/// Runs the Discord frontend against `fake` until it gives up.
+async fn run_until_it_fails(fake: &FakeDiscord, env: &[(&str, &str)]) -> DiscordError {
+    let (_live, updates) = live_of(config_for(fake, env));
+    let run = discord::run(
+        updates,
+        ScriptedConversations::echo(),
+        Shutdown::new(),
+        DiscordStatus::new(),
+    );
+    match tokio::time::timeout(WAIT, run).await.expect("run gives up") {
+        Ok(()) => panic!("run ended without an error"),
+        Err(error) => error,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_rejected_over_rest_names_the_cause_and_the_fix() {
+    init_tracing();
+    let fake = FakeDiscord::start().await;
+    fake.fail(
+        Method::GET,
+        "/gateway/bot",
+        StatusCode::UNAUTHORIZED,
+        json!({"message": "401: Unauthorized", "code": 0}),
+    );
+    let error = run_until_it_fails(&fake, &[]).await;
+    let text = error.to_string();
+    assert!(
+        text.contains("Discord rejected the token") && text.contains("DISCORD_TOKEN"),
+        "{text}"
+    );
+    assert_eq!(error.exit_code(), EXIT_SETUP);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_to_discord_says_so_instead_of_a_bare_http_error() {
+    init_tracing();
+    let fake = FakeDiscord::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let error = run_until_it_fails(&fake, &[("API_BASE_URL", &nowhere)]).await;
+    let text = error.to_string();
+    assert!(text.contains("connection to Discord was refused"), "{text}");
+    assert!(text.contains("API_BASE_URL"), "{text}");
+    assert_eq!(error.exit_code(), EXIT_SETUP);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_at_discord_names_tls_and_the_ca_setting() {
+    init_tracing();
+    let fake = FakeDiscord::start().await;
+    // A TLS server whose certificate no public root signed.
+    let untrusted = MockLlm::start_tls().await;
+    let error = run_until_it_fails(&fake, &[("API_BASE_URL", &untrusted.base_url())]).await;
+    let text = error.to_string();
+    assert!(
+        text.contains("the TLS connection to Discord failed"),
+        "{text}"
+    );
+    assert!(text.contains("TLS_CA_FILE"), "{text}");
+    assert_eq!(error.exit_code(), EXIT_SETUP);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_code_4014_asks_for_the_message_content_intent() {
+    init_tracing();
+    let fake = FakeDiscord::start().await;
+    fake.refuse_identify(4014);
+    let error = run_until_it_fails(&fake, &[]).await;
+    let text = error.to_string();
+    assert!(text.contains("Message Content Intent"), "{text}");
+    assert_eq!(error.exit_code(), EXIT_SETUP);
     assert_eq!(
         count(&fake.requests(), "WS", "IDENTIFY"),
         1,

@@ -241,3 +241,116 @@ async fn health_and_readiness_are_unavailable_until_discord_is_connected() {
     drop(duet);
     held.abort();
 }
+
+/// An address where nothing listens.
+fn refusing_url() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_refusing_connections_make_health_degraded_but_not_unready() {
+    let mock = MockLlm::start().await;
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(&discord, &mock, dir.path());
+    env.insert("OPENAI_API_URL".into(), refusing_url());
+    env.insert("PERPLEXITY_API_URL".into(), refusing_url());
+    env.insert("OPENAI_MAX_RETRIES".into(), "0".into());
+    env.insert("PERPLEXITY_MAX_RETRIES".into(), "0".into());
+    let duet = DuetProcess::start(&env, None, dir.path()).await;
+    discord.wait_for_commands().await;
+    let (status, health) = duet.health_json().await;
+    assert_eq!(status, 200, "{health:#}");
+    assert_eq!(health["status"], "ok");
+
+    discord.send_message(UserMessage::dm(ALICE, DM_ALICE, "hello"));
+    discord
+        .wait_until("the failure notice", |log| {
+            !replies_in(log, DM_ALICE).is_empty()
+        })
+        .await;
+    let health = duet
+        .wait_for_health("both providers reported", |h| {
+            h["problems"].as_array().is_some_and(|p| p.len() == 2)
+        })
+        .await;
+    assert_eq!(health["status"], "degraded");
+    let problems = health["problems"].to_string();
+    for provider in ["openai", "perplexity"] {
+        assert!(
+            problems.contains(&format!("{provider}: unavailable")),
+            "{health:#}"
+        );
+    }
+    assert!(problems.contains("connect"), "the reason: {health:#}");
+    assert_eq!(duet.get("/health").await.0, 503);
+    assert_eq!(
+        duet.get("/health/ready").await,
+        (200, "ready".to_string()),
+        "a provider outage is not a reason to take the bot out"
+    );
+    assert_eq!(duet.get("/health/live").await.0, 200);
+
+    let (_, text) = duet.get("/metrics").await;
+    let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    for provider in ["openai", "perplexity"] {
+        assert_eq!(
+            value(&samples, "duet_provider_up", &[("provider", provider)]),
+            0.0
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_memory_writes_are_counted_and_shown_until_a_write_succeeds() {
+    let mock = MockLlm::start().await;
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(&discord, &mock, dir.path());
+    env.insert("MODE".into(), "openai".into());
+    let duet = DuetProcess::start(&env, None, dir.path()).await;
+    discord.wait_for_commands().await;
+    let (_, health) = duet.health_json().await;
+    assert_eq!(
+        health["mode"], "openai_only",
+        "MODE=openai forces one provider"
+    );
+
+    // A full disk, as SQLite reports it, for every stored turn.
+    let outside = rusqlite::Connection::open(dir.path().join("duet.db")).unwrap();
+    outside
+        .execute_batch(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON turns \
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    discord.send_message(UserMessage::dm(ALICE, DM_ALICE, "remember this"));
+    let health = duet
+        .wait_for_health("the failed write", |h| h["status"] == "degraded")
+        .await;
+    let problems = health["problems"].to_string();
+    assert!(
+        problems.contains("memory: storing turns fails (sqlite)"),
+        "{health:#}"
+    );
+    assert_eq!(duet.get("/health/ready").await.0, 200);
+    let (_, text) = duet.get("/metrics").await;
+    let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        value(
+            &samples,
+            "duet_memory_write_failures_total",
+            &[("operation", "append"), ("kind", "sqlite")]
+        ),
+        1.0
+    );
+
+    // Space again: the next stored turn clears the problem.
+    outside.execute_batch("DROP TRIGGER full_disk;").unwrap();
+    discord.send_message(UserMessage::dm(ALICE, DM_ALICE, "and this"));
+    duet.wait_for_health("a successful write", |h| h["status"] == "ok")
+        .await;
+}

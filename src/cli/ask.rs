@@ -54,9 +54,7 @@ pub fn ask(cli: &Cli, args: &AskArgs, env: &HashMap<String, String>) -> ExitCode
         report(&errors);
         return ExitCode::from(EXIT_SETUP);
     }
-    if let Err(error) =
-        crate::logging::init(&config.logging, env.get("RUST_LOG").map(String::as_str))
-    {
+    if let Err(error) = crate::logging::init(&config, env.get("RUST_LOG").map(String::as_str)) {
         eprintln!("duet: cannot open LOG_FILE: {error}");
         return ExitCode::from(EXIT_SETUP);
     }

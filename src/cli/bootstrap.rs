@@ -12,8 +12,6 @@ use crate::logging::{self, LogFile};
 
 /// Exit status for configuration and start-up problems.
 pub const EXIT_SETUP: u8 = 2;
-/// Exit status when a second signal cuts the graceful shutdown short.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// What a running command holds on to.
 pub struct Started {
@@ -32,8 +30,8 @@ pub fn configure(
         report(&errors);
         return Err(ExitCode::from(EXIT_SETUP));
     }
-    let log_file = logging::init(&config.logging, env.get("RUST_LOG").map(String::as_str))
-        .map_err(|error| {
+    let log_file =
+        logging::init(&config, env.get("RUST_LOG").map(String::as_str)).map_err(|error| {
             eprintln!("duet: cannot open LOG_FILE: {error}");
             ExitCode::from(EXIT_SETUP)
         })?;
@@ -52,7 +50,7 @@ pub async fn start(
     };
     let (config, log_file) = configure(cli, env, purpose)?;
     let app = App::build(Arc::new(config), role).await.map_err(|error| {
-        eprintln!("duet: {error}");
+        eprintln!("duet: {}", logging::redacted(&error.to_string()));
         ExitCode::from(EXIT_SETUP)
     })?;
     Ok(Started { app, log_file })

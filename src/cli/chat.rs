@@ -10,11 +10,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Cli;
-use super::bootstrap::{EXIT_INTERRUPTED, EXIT_SETUP, start};
+use super::bootstrap::{EXIT_SETUP, start};
 use super::plain::render_plain;
 use crate::app::{App, Role};
 use crate::chat::{Conversations, Incoming, Outcome};
-use crate::ops::{Signal, signals};
+use crate::ops::{EXIT_INTERRUPTED, Signal, signals};
 
 /// The channel id terminal conversations are stored under.
 pub const TERMINAL_CHANNEL: &str = "terminal";

@@ -9,13 +9,15 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
 use super::Cli;
-use super::bootstrap::{EXIT_INTERRUPTED, Started, start};
+use super::bootstrap::{Started, start};
 use crate::app::Role;
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::discord::{self, DiscordStatus};
 use crate::logging::LogFile;
-use crate::ops::{HealthServer, HealthState, Reloader, Signal, install_metrics, signals};
+use crate::ops::{
+    HealthServer, HealthState, Reloader, effective_mode, install_metrics, spawn_signal_loop,
+};
 use crate::shutdown::Shutdown;
 
 pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
@@ -55,10 +57,7 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         return ExitCode::from(2);
     }
 
-    info!(
-        mode = config.mode().map_or("none", |m| m.as_str()),
-        "duet is starting"
-    );
+    info!(mode = effective_mode(&config), "duet is starting");
     let conversations: Arc<ChatService> = Arc::new(app.service.clone());
     let result = discord::run(
         app.subscribe(),
@@ -88,8 +87,8 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         }
         Err(error) => {
             error!(%error, "the Discord client failed");
-            eprintln!("duet: {error}");
-            ExitCode::FAILURE
+            eprintln!("duet: {}", crate::logging::redacted(&error.to_string()));
+            ExitCode::from(error.exit_code())
         }
     }
 }
@@ -138,31 +137,19 @@ fn handle_signals(
     reloader: Option<Arc<Reloader>>,
     log_file: LogFile,
 ) -> std::io::Result<()> {
-    let mut received = signals()?;
-    tokio::spawn(async move {
-        while let Some(signal) = received.recv().await {
-            match signal {
-                Signal::Terminate if shutdown.is_requested() => {
-                    warn!("second signal: exiting now");
-                    std::process::exit(EXIT_INTERRUPTED);
+    spawn_signal_loop(shutdown, move || {
+        let (reloader, log_file) = (reloader.clone(), log_file.clone());
+        async move {
+            if let Err(error) = log_file.reopen() {
+                warn!(%error, "cannot reopen LOG_FILE");
+            }
+            match reloader {
+                Some(reloader) => {
+                    reloader.reload_isolated().await;
                 }
-                Signal::Terminate => {
-                    info!("shutting down: finishing turns in flight");
-                    shutdown.request();
-                }
-                Signal::Reload => {
-                    if let Err(error) = log_file.reopen() {
-                        warn!(%error, "cannot reopen LOG_FILE");
-                    }
-                    match &reloader {
-                        Some(reloader) => {
-                            reloader.reload().await;
-                        }
-                        None => info!("SIGHUP: no config file to reload"),
-                    }
-                }
+                None => info!("SIGHUP: no config file to reload"),
             }
         }
-    });
-    Ok(())
+    })
+    .map(drop)
 }

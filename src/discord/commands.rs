@@ -52,6 +52,14 @@ pub fn framework(shared: Data, guilds: Vec<u64>) -> poise::Framework<Data, Comma
             commands: all(),
             on_error: |error| Box::pin(on_error(error)),
             allowed_mentions: Some(no_pings()),
+            // duet has no prefix commands: mentions are conversation, handled
+            // by the event handler. Left on, poise would log the text of
+            // every mention at WARN ("didn't recognize command name").
+            prefix_options: poise::PrefixFrameworkOptions {
+                prefix: None,
+                mention_as_prefix: false,
+                ..Default::default()
+            },
             ..Default::default()
         })
         // Admins come from ADMIN_USER_IDS; no need to ask Discord for the owners.

@@ -15,9 +15,9 @@ use super::stream::SendFailed;
 pub enum DiscordError {
     #[error("no Discord token: set DISCORD_TOKEN under [Discord] or in the environment")]
     MissingToken,
-    #[error("could not set up the Discord client: {0}")]
+    #[error("could not connect to Discord: {}", super::startup::explain(.0))]
     Start(#[source] Box<serenity::Error>),
-    #[error("the Discord gateway connection ended: {0}")]
+    #[error("the Discord gateway connection ended: {}", super::startup::explain(.0))]
     Gateway(#[source] Box<serenity::Error>),
 }
 

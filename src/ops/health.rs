@@ -1,6 +1,14 @@
 //! The health server on HEALTH_HOST:HEALTH_PORT: `/health` (full JSON
 //! report, 200 or 503), `/health/live`, `/health/ready` and `/metrics`
 //! (Prometheus text). Requests to it are not counted in the metrics.
+//!
+//! `/health` says `degraded` with every reason (gateway down, a provider
+//! failing, memory writes failing). `/health/ready` is narrower on purpose:
+//! ready means connected to Discord with a provider configured. A provider
+//! outage is not the bot's fault and a restart cannot fix it, so it makes
+//! `/health` degraded but never the bot unready or dead: Kubernetes must not
+//! restart or unroute a bot because OpenAI is down (the bot still answers
+//! users with a notice).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,8 +23,10 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::chat::ChatService;
+use crate::config::{Config, Mode, RoutingMode};
 use crate::discord::{DiscordStatus, DiscordStatusSnapshot};
 use crate::metric_names as names;
+use crate::providers::{ErrorKind, PoolStats};
 
 pub const HEALTH_PATH: &str = "/health";
 pub const LIVE_PATH: &str = "/health/live";
@@ -44,6 +54,56 @@ impl HealthState {
 
     fn provider_usable(&self) -> bool {
         !self.service.providers().available().is_empty()
+    }
+
+    /// Every reason the bot is not fully working, in words; empty when healthy.
+    async fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.gateway_connected().await {
+            problems.push("discord: the gateway is not connected".to_string());
+        }
+        if !self.provider_usable() {
+            problems.push("no provider is configured".to_string());
+        }
+        for stats in self.service.providers().stats() {
+            if let Some(problem) = provider_problem(&stats) {
+                problems.push(problem);
+            }
+        }
+        for (operation, kind) in self.service.memory().write_failures() {
+            problems.push(match operation {
+                "append" => {
+                    format!("memory: storing turns fails ({kind}); answers are not remembered")
+                }
+                _ => format!("memory: recording token usage fails ({kind}); budgets undercount"),
+            });
+        }
+        problems
+    }
+}
+
+/// A provider whose last calls failed (a bad request is about one message,
+/// not the provider, so it does not count).
+fn provider_problem(stats: &PoolStats) -> Option<String> {
+    let last = stats.last_error?;
+    if stats.consecutive_failures == 0 || last.kind == ErrorKind::BadRequest {
+        return None;
+    }
+    Some(format!(
+        "{}: unavailable, the last {} call(s) failed ({})",
+        stats.provider,
+        stats.consecutive_failures,
+        last.kind.as_str()
+    ))
+}
+
+/// Which providers answer: those configured, narrowed by `[Routing] MODE`.
+pub fn effective_mode(config: &Config) -> &'static str {
+    match (config.mode(), config.routing.mode) {
+        (None, _) => "none",
+        (Some(Mode::Hybrid), RoutingMode::OpenAi) => Mode::OpenAiOnly.as_str(),
+        (Some(Mode::Hybrid), RoutingMode::Perplexity) => Mode::PerplexityOnly.as_str(),
+        (Some(mode), _) => mode.as_str(),
     }
 }
 
@@ -110,10 +170,12 @@ async fn health(State(state): State<HealthState>) -> Response {
         })
         .collect();
     let discord = state.discord().await;
-    let healthy = discord.as_ref().is_none_or(|d| d.is_ready()) && state.provider_usable();
+    let problems = state.problems().await;
+    let healthy = problems.is_empty();
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
-        "mode": config.mode().map_or("none", |m| m.as_str()),
+        "problems": problems,
+        "mode": effective_mode(&config),
         "uptime_secs": state.started.elapsed().as_secs(),
         "turns_in_flight": state.service.shutdown().in_flight(),
         "discord": discord,
@@ -127,6 +189,7 @@ async fn health(State(state): State<HealthState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Connected and configured; provider outages do not count (module doc).
 async fn ready(State(state): State<HealthState>) -> Response {
     if state.gateway_connected().await && state.provider_usable() {
         (StatusCode::OK, "ready").into_response()
@@ -148,4 +211,68 @@ async fn metrics_text(State(state): State<HealthState>) -> Response {
         handle.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::providers::{LastError, ProviderKind};
+
+    fn config(env: &[(&str, &str)]) -> Config {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&env).expect("valid")
+    }
+
+    #[test]
+    fn the_mode_is_the_configured_providers_narrowed_by_routing_mode() {
+        let both = [("OPENAI_API_KEY", "sk-a"), ("PERPLEXITY_API_KEY", "pplx-b")];
+        assert_eq!(effective_mode(&config(&both)), "hybrid");
+        let forced = [both[0], both[1], ("MODE", "openai")];
+        assert_eq!(effective_mode(&config(&forced)), "openai_only");
+        let forced = [both[0], both[1], ("MODE", "perplexity")];
+        assert_eq!(effective_mode(&config(&forced)), "perplexity_only");
+        // MODE names a provider that is not configured: the other one answers.
+        let only = [("PERPLEXITY_API_KEY", "pplx-b"), ("MODE", "openai")];
+        assert_eq!(effective_mode(&config(&only)), "perplexity_only");
+    }
+
+    fn stats(kind: ErrorKind, consecutive_failures: u64) -> PoolStats {
+        PoolStats {
+            provider: ProviderKind::OpenAi,
+            total: 1,
+            in_use: 0,
+            available: 1,
+            waiting: 0,
+            connections_created: 0,
+            requests: 0,
+            reuse_ratio: 0.0,
+            http_version: None,
+            retries: 0,
+            limiter_waits: 0,
+            pool_exhausted: 0,
+            rate_limited_recent: 0,
+            paused_for_secs: None,
+            last_error: Some(LastError { kind, at: 0 }),
+            consecutive_failures,
+        }
+    }
+
+    #[test]
+    fn a_provider_is_a_problem_while_its_last_calls_failed_for_a_reason_of_its_own() {
+        assert_eq!(
+            provider_problem(&stats(ErrorKind::Connect, 3)).as_deref(),
+            Some("openai: unavailable, the last 3 call(s) failed (connect)")
+        );
+        assert_eq!(
+            provider_problem(&stats(ErrorKind::Connect, 0)),
+            None,
+            "recovered"
+        );
+        assert_eq!(provider_problem(&stats(ErrorKind::BadRequest, 1)), None);
+    }
 }

@@ -4,7 +4,7 @@
 //! pooled clients are swapped in (turns in flight finish on the old ones),
 //! limits, routing, prompts and allowlists apply to the next message.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::signals::isolated;
 use crate::chat::live::LiveSender;
 use crate::config::{Config, schema};
 use crate::providers::Providers;
@@ -39,14 +40,23 @@ pub const RESTART_ONLY_KEYS: &[&str] = &[
 /// Size, modification time and inode of the file a path leads to.
 type Fingerprint = (u64, Option<SystemTime>, u64);
 
-/// Which events in the watched directory concern the config file: those
-/// naming it, and any other after which the path leads to a different file.
-/// Kubernetes updates a mounted ConfigMap by swapping a `..data` symlink, so
-/// no event ever names `config.ini` itself.
+/// Which events in the watched directory concern the config file: only
+/// events naming the file itself or an entry its path resolves through
+/// (Kubernetes updates a mounted ConfigMap by swapping a `..data` symlink,
+/// so no event ever names `config.ini` itself). Every other event (a log
+/// file or a database next to the config) is dropped before anything else
+/// is done for it. A relevant event counts when it names the file or the
+/// path now leads to a different file.
 struct WatchedFile {
     path: PathBuf,
     file_name: Option<OsString>,
-    last: Mutex<Option<Fingerprint>>,
+    state: Mutex<WatchState>,
+}
+
+struct WatchState {
+    /// Names in the directory whose events can change what the path leads to.
+    relevant: HashSet<OsString>,
+    last: Option<Fingerprint>,
 }
 
 impl WatchedFile {
@@ -54,7 +64,10 @@ impl WatchedFile {
         Self {
             path: path.to_path_buf(),
             file_name: path.file_name().map(ToOwned::to_owned),
-            last: Mutex::new(fingerprint(path)),
+            state: Mutex::new(WatchState {
+                relevant: relevant_names(path),
+                last: fingerprint(path),
+            }),
         }
     }
 
@@ -63,16 +76,57 @@ impl WatchedFile {
         if !(kind.is_modify() || kind.is_create() || kind.is_remove()) {
             return false;
         }
-        let names_file = event
-            .paths
-            .iter()
-            .any(|p| p.file_name() == self.file_name.as_deref());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let names = || event.paths.iter().filter_map(|p| p.file_name());
+        if !names().any(|name| state.relevant.contains(name)) {
+            return false;
+        }
+        let names_file = names().any(|name| Some(name) == self.file_name.as_deref());
         let now = fingerprint(&self.path);
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let moved = *last != now;
-        *last = now;
+        let moved = state.last != now;
+        state.last = now;
+        state.relevant = relevant_names(&self.path);
         names_file || moved
     }
+}
+
+/// The file's name and, while it is a symlink into its own directory, the
+/// first entry of each link target (`..data` for a ConfigMap mount).
+fn relevant_names(path: &Path) -> HashSet<OsString> {
+    let dir = watched_dir(path);
+    let mut names: HashSet<OsString> = path
+        .file_name()
+        .map(ToOwned::to_owned)
+        .into_iter()
+        .collect();
+    let mut link = path.to_path_buf();
+    // A few hops at most; a symlink loop must not spin.
+    for _ in 0..8 {
+        let Ok(target) = std::fs::read_link(&link) else {
+            break;
+        };
+        let target = if target.is_absolute() {
+            target
+        } else {
+            dir.join(target)
+        };
+        let Some(first) = target
+            .strip_prefix(dir)
+            .ok()
+            .and_then(|inside| inside.components().next())
+        else {
+            break;
+        };
+        names.insert(first.as_os_str().to_owned());
+        link = dir.join(first);
+    }
+    names
+}
+
+fn watched_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Follows symlinks; `None` while the file is missing.
@@ -121,11 +175,7 @@ impl Reloader {
                 }
             })?;
         // Watch the directory: editors replace the file rather than write in place.
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+        watcher.watch(watched_dir(path), RecursiveMode::NonRecursive)?;
         Ok((watcher, rx))
     }
 
@@ -168,6 +218,7 @@ impl Reloader {
             // Keep the warm connections and the pool statistics.
             current.providers.clone()
         };
+        crate::logging::redact(crate::logging::secrets_of(&new));
         let next = current.next(Arc::new(new), providers);
         self.live.send_replace(Arc::new(next));
         info!(changes = %changes.join(", "), "configuration reloaded");
@@ -175,12 +226,24 @@ impl Reloader {
     }
 
     /// Reloads on every file change (debounced) until the channel closes.
+    /// Each reload runs [`isolated`]: a panic in one is a failed reload,
+    /// and the next change is still applied.
     pub async fn run(self: Arc<Self>, mut changes: mpsc::UnboundedReceiver<()>) {
         while changes.recv().await.is_some() {
             tokio::time::sleep(SETTLE).await;
             while changes.try_recv().is_ok() {}
-            self.reload().await;
+            self.reload_isolated().await;
         }
+    }
+
+    /// [`Self::reload`] in a task of its own; a panic counts as a rejected reload.
+    pub async fn reload_isolated(self: &Arc<Self>) -> bool {
+        let reloader = Arc::clone(self);
+        isolated("the configuration reload", async move {
+            reloader.reload().await
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 
@@ -258,6 +321,42 @@ mod tests {
                 .await
                 .is_err(),
             "a database write is not a config change"
+        );
+    }
+
+    fn event(kind: notify::EventKind, path: &Path) -> notify::Event {
+        notify::Event::new(kind).add_path(path.to_path_buf())
+    }
+
+    #[test]
+    fn only_events_naming_the_file_or_its_link_chain_are_considered() {
+        let dir = tempfile::tempdir().unwrap();
+        swap_configmap(dir.path(), "v1", "[Limits]\nRATE_LIMIT = 1\n");
+        let path = dir.path().join("config.ini");
+        std::os::unix::fs::symlink("..data/config.ini", &path).unwrap();
+        let watched = WatchedFile::new(&path);
+        let relevant = relevant_names(&path);
+        assert!(
+            relevant.contains(std::ffi::OsStr::new("config.ini")),
+            "{relevant:?}"
+        );
+        assert!(
+            relevant.contains(std::ffi::OsStr::new("..data")),
+            "{relevant:?}"
+        );
+
+        let modify = notify::EventKind::Modify(notify::event::ModifyKind::Any);
+        // Even when the file did change, an event about a log file says nothing.
+        swap_configmap(dir.path(), "v2", "[Limits]\nRATE_LIMIT = 2\n");
+        assert!(!watched.changed_by(&event(modify, &dir.path().join("duet.log"))));
+        assert!(watched.changed_by(&event(modify, &dir.path().join("..data"))));
+        assert!(
+            !watched.changed_by(&event(modify, &dir.path().join("..data"))),
+            "no change since"
+        );
+        assert!(
+            watched.changed_by(&event(modify, &path)),
+            "an event naming the file counts"
         );
     }
 }

@@ -229,25 +229,23 @@ impl ProviderError {
 }
 
 /// Removes the API key from text that came from the network or from an
-/// error chain before it is stored in an error or logged.
+/// error chain before it is stored in an error or logged; the matching
+/// (any letter case, percent-encoded forms, URL credentials) is
+/// [`crate::secret::Redactor`]'s.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secret: Option<Secret>,
+    inner: crate::secret::Redactor,
 }
 
 impl Redactor {
     pub fn new(secret: Option<Secret>) -> Self {
-        // An empty key would "redact" every position of every string.
         Self {
-            secret: secret.filter(|s| !s.expose().is_empty()),
+            inner: crate::secret::Redactor::new(secret),
         }
     }
 
     pub fn clean(&self, text: &str) -> String {
-        match &self.secret {
-            Some(secret) => text.replace(secret.expose(), "[redacted]"),
-            None => text.to_string(),
-        }
+        self.inner.clean(text)
     }
 
     /// At most [`EXCERPT_CHARS`] characters of `body`, lossily decoded, redacted,

@@ -147,8 +147,9 @@ impl ProviderClient {
         &self,
         result: Result<Completion, ProviderError>,
     ) -> Result<Completion, ProviderError> {
-        if let Err(error) = &result {
-            self.inner.pool.counters.failed(error.kind());
+        match &result {
+            Ok(_) => self.inner.pool.counters.succeeded(),
+            Err(error) => self.inner.pool.counters.failed(error.kind()),
         }
         result
     }

@@ -48,6 +48,9 @@ pub struct PoolStats {
     /// Seconds until a 429 pause ends, when the provider is paused.
     pub paused_for_secs: Option<f64>,
     pub last_error: Option<LastError>,
+    /// Whole calls that failed in a row since the last success (0 when the
+    /// last call succeeded or none was made).
+    pub consecutive_failures: u64,
 }
 
 /// The most recent failed call.
@@ -75,6 +78,7 @@ pub struct PoolCounters {
     reused_reported: AtomicU64,
     http_version: Mutex<Option<&'static str>>,
     last_error: Mutex<Option<LastError>>,
+    consecutive_failures: AtomicU64,
     recent_429: Mutex<VecDeque<Instant>>,
 }
 
@@ -91,6 +95,7 @@ impl PoolCounters {
             reused_reported: AtomicU64::new(0),
             http_version: Mutex::new(None),
             last_error: Mutex::new(None),
+            consecutive_failures: AtomicU64::new(0),
             recent_429: Mutex::new(VecDeque::new()),
         }
     }
@@ -176,6 +181,20 @@ impl PoolCounters {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         *lock(&self.last_error) = Some(LastError { kind, at });
+        self.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+        // A bad request is about one message, not about the provider.
+        let up = if kind == ErrorKind::BadRequest {
+            1.0
+        } else {
+            0.0
+        };
+        metrics::gauge!(m::PROVIDER_UP, "provider" => self.label()).set(up);
+    }
+
+    /// A whole call succeeded: the provider is answering.
+    pub fn succeeded(&self) {
+        self.consecutive_failures.store(0, Ordering::Relaxed);
+        metrics::gauge!(m::PROVIDER_UP, "provider" => self.label()).set(1.0);
     }
 
     /// Records the version of a response; true the first time it is seen or when it changed.
@@ -220,6 +239,7 @@ impl PoolCounters {
             rate_limited_recent,
             paused_for_secs: paused_for.map(|d| d.as_secs_f64()),
             last_error: *lock(&self.last_error),
+            consecutive_failures: self.consecutive_failures.load(Ordering::Relaxed),
         }
     }
 }

@@ -75,6 +75,9 @@ pub enum Fault {
     Status(u16),
     /// 401 whose message echoes the bearer token, as OpenAI does.
     UnauthorizedEchoingKey,
+    /// 401 whose message echoes the bearer token lowercased and
+    /// percent-encoded, as proxies and URL-building clients may.
+    UnauthorizedEchoingKeyMangled,
     /// 200 with a body that is not JSON (or SSE data that is not JSON).
     MalformedJson,
     /// SSE cut before `[DONE]` / the terminal event.
@@ -665,6 +668,18 @@ fn fault_response(
             "invalid_request_error",
             json!("invalid_api_key"),
         ),
+        Fault::UnauthorizedEchoingKeyMangled => {
+            let encoded: String = token.bytes().map(|b| format!("%{b:02X}")).collect();
+            error_body(
+                StatusCode::UNAUTHORIZED,
+                &format!(
+                    "Incorrect API key provided: {}. Key param: key={encoded}",
+                    token.to_lowercase()
+                ),
+                "invalid_request_error",
+                json!("invalid_api_key"),
+            )
+        }
         Fault::SonarRetired => error_body(
             StatusCode::FORBIDDEN,
             "Sonar is now the Agent API. Use /v1/responses instead of /v1/sonar.",

@@ -332,7 +332,7 @@ pub fn startup_phase(started: Instant) -> anyhow::Result<()> {
     runtime.block_on(async {
         let env: HashMap<String, String> = std::env::vars().collect();
         let config = Config::from_env(&env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-        let _log = duet::logging::init(&config.logging, None)?;
+        let _log = duet::logging::init(&config, None)?;
         let _metrics = duet::ops::install_metrics();
         let app = App::build(Arc::new(config), Role::Bot).await?;
         let providers = app.service.providers();

@@ -9,6 +9,7 @@
 
 mod cache;
 mod export;
+mod lock;
 mod packed;
 mod ram;
 mod sqlite;

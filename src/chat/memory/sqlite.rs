@@ -20,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::cache::ConversationTable;
 use super::export::UserExport;
+use super::lock::DatabaseLock;
 use super::{MemoryError, add_capped, lock};
 use crate::chat::Turn;
 use crate::providers::ProviderKind;
@@ -53,8 +54,9 @@ CREATE TABLE token_usage (
 ";
 
 /// Creates the directory (0700) and the file (0600) before SQLite opens it:
-/// SQLite gives its `-wal` and `-shm` files the database file's mode.
-pub(super) fn open_connection(path: &Path) -> Result<Connection, MemoryError> {
+/// SQLite gives its `-wal` and `-shm` files the database file's mode. Takes
+/// the one-writer lock first ([`DatabaseLock`]); keep it as long as the connection.
+pub(super) fn open_connection(path: &Path) -> Result<(Connection, DatabaseLock), MemoryError> {
     if path.as_os_str().is_empty() {
         return Err(MemoryError::NoPath);
     }
@@ -69,6 +71,7 @@ pub(super) fn open_connection(path: &Path) -> Result<Connection, MemoryError> {
             .create(dir)
             .map_err(io)?;
     }
+    let lock = DatabaseLock::acquire(path)?;
     let file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -81,7 +84,7 @@ pub(super) fn open_connection(path: &Path) -> Result<Connection, MemoryError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&mut conn)?;
-    Ok(conn)
+    Ok((conn, lock))
 }
 
 fn configure(conn: &Connection) -> Result<(), MemoryError> {
@@ -118,6 +121,8 @@ pub(super) struct Db {
     pub(super) conn: Connection,
     pub(super) cache: Arc<Mutex<ConversationTable>>,
     pub(super) max_turns: usize,
+    /// Declared after `conn`, so the connection closes before the lock goes.
+    pub(super) _lock: DatabaseLock,
 }
 
 impl Db {

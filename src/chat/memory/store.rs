@@ -1,14 +1,16 @@
 //! [`Memory`], the one handle the pipeline and the frontends hold, whatever
 //! `[Memory] MEMORY_BACKEND` says, and [`MemoryError`].
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::ram::RamStore;
 use super::worker::SqliteStore;
 use crate::chat::{ConversationKey, Turn};
 use crate::config::{MemoryBackend, MemoryConfig};
+use crate::metric_names::MEMORY_WRITE_FAILURES;
 
 /// Token counts are kept this many days at least when pruning, so a budget
 /// day that straddles a time zone is never cut short.
@@ -38,6 +40,15 @@ pub enum MemoryError {
     Export(#[source] serde_json::Error),
     #[error("the memory database worker stopped")]
     WorkerGone,
+    #[error(
+        "{} is in use by another duet{}: stop that process first, or give this one its own DATABASE_PATH (one process per SQLite file)",
+        database.display(),
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    Locked {
+        database: PathBuf,
+        holder: Option<u32>,
+    },
 }
 
 impl MemoryError {
@@ -52,6 +63,7 @@ impl MemoryError {
             MemoryError::InvalidDay(_) => "invalid_day",
             MemoryError::Export(_) => "export",
             MemoryError::WorkerGone => "worker_gone",
+            MemoryError::Locked { .. } => "locked",
         }
     }
 }
@@ -65,6 +77,9 @@ impl MemoryError {
 #[derive(Clone, Debug)]
 pub struct Memory {
     backend: Arc<Backend>,
+    /// Per write operation, the kind of its last failure while no write of
+    /// that operation has succeeded since.
+    write_failures: Arc<Mutex<BTreeMap<&'static str, &'static str>>>,
 }
 
 #[derive(Debug)]
@@ -93,6 +108,7 @@ impl Memory {
         };
         Ok(Memory {
             backend: Arc::new(backend),
+            write_failures: Arc::default(),
         })
     }
 
@@ -109,10 +125,37 @@ impl Memory {
     /// Stores one successful turn atomically and trims the conversation to
     /// `max_history_messages` (2 per turn, oldest turns first).
     pub async fn append(&self, key: &ConversationKey, turn: Turn) -> Result<(), MemoryError> {
-        match &*self.backend {
+        let result = match &*self.backend {
             Backend::Ram(ram) => ram.append(key, turn),
             Backend::Sqlite(db) => db.append(key, turn).await,
+        };
+        self.note_write("append", &result);
+        result
+    }
+
+    /// Counts a failed write in the metrics and remembers it for `/health`.
+    fn note_write<T>(&self, operation: &'static str, result: &Result<T, MemoryError>) {
+        let mut failures = super::lock(&self.write_failures);
+        match result {
+            Ok(_) => {
+                failures.remove(operation);
+            }
+            Err(error) => {
+                let kind = error.kind();
+                metrics::counter!(MEMORY_WRITE_FAILURES, "operation" => operation, "kind" => kind)
+                    .increment(1);
+                failures.insert(operation, kind);
+            }
         }
+    }
+
+    /// Each write operation (`append`, `add_tokens`) whose last attempt
+    /// failed, with the failure's kind.
+    pub fn write_failures(&self) -> Vec<(&'static str, &'static str)> {
+        super::lock(&self.write_failures)
+            .iter()
+            .map(|(operation, kind)| (*operation, *kind))
+            .collect()
     }
 
     /// Empties one conversation; returns the turns removed.
@@ -164,10 +207,12 @@ impl Memory {
         tokens: u64,
     ) -> Result<u64, MemoryError> {
         check_day(day)?;
-        match &*self.backend {
+        let result = match &*self.backend {
             Backend::Ram(ram) => Ok(ram.add_tokens(user_id, day, tokens)),
             Backend::Sqlite(db) => db.add_tokens(user_id, day, tokens).await,
-        }
+        };
+        self.note_write("add_tokens", &result);
+        result
     }
 
     /// The user's token count for `day` (0 when none).

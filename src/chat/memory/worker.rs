@@ -24,6 +24,21 @@ type Job = Box<dyn FnOnce(&mut Db) + Send>;
 pub(super) struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     cache: Arc<Mutex<ConversationTable>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    /// Lets the worker finish the jobs already sent, then waits for it, so
+    /// the database (and its lock) is closed when the last handle is gone:
+    /// the same process may open it again right away.
+    fn drop(&mut self) {
+        drop(std::mem::replace(&mut self.jobs, mpsc::channel().0));
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -33,7 +48,7 @@ impl SqliteStore {
         cache_conversations: usize,
         max_turns: usize,
     ) -> Result<Self, MemoryError> {
-        let conn = open_connection(path)?;
+        let (conn, lock) = open_connection(path)?;
         let cache = Arc::new(Mutex::new(ConversationTable::bounded(
             cache_conversations,
             max_turns,
@@ -42,9 +57,10 @@ impl SqliteStore {
             conn,
             cache: Arc::clone(&cache),
             max_turns,
+            _lock: lock,
         };
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("duet-memory".into())
             .spawn(move || {
                 // Ends when the last `SqliteStore` handle is dropped; the
@@ -58,7 +74,11 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self { jobs, cache })
+        Ok(Self {
+            jobs,
+            cache,
+            thread: Some(thread),
+        })
     }
 
     /// Runs `f` on the worker thread and waits for its answer.

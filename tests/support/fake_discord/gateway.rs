@@ -36,6 +36,8 @@ pub(super) struct Gateway {
     pub seq: u64,
     /// Dispatches sent while no session was live; delivered on the next one.
     pub pending: Vec<(String, Value)>,
+    /// Close code every IDENTIFY is answered with (4014: intents not enabled).
+    pub refuse_identify: Option<u16>,
 }
 
 pub(super) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
@@ -107,11 +109,12 @@ async fn handle_op(
         2 => {
             let token_ok = data["token"].as_str() == Some(TOKEN_AS_SENT);
             shared.record("WS", "IDENTIFY", data);
-            if !token_ok {
+            let refused = shared.gateway().refuse_identify;
+            if !token_ok || refused.is_some() {
                 // 4004: authentication failed; the bot must not retry.
                 let frame = CloseFrame {
-                    code: 4004,
-                    reason: "Authentication failed.".into(),
+                    code: refused.unwrap_or(4004),
+                    reason: "Refused by the test.".into(),
                 };
                 let _ = socket.send(Message::Close(Some(frame))).await;
                 return Err(axum::Error::new("authentication failed"));

@@ -254,6 +254,12 @@ impl FakeDiscord {
         }
     }
 
+    /// Answers every IDENTIFY from now on by closing with `code`, as Discord
+    /// does with 4014 when a privileged intent is not enabled.
+    pub fn refuse_identify(&self, code: u16) {
+        self.shared.gateway().refuse_identify = Some(code);
+    }
+
     /// Closes the live gateway connection with `code` (4000 = resumable error).
     pub fn close_gateway(&self, code: u16) {
         if let Some((_, tx)) = self.shared.gateway().current.take() {
