@@ -8,5 +8,5 @@ mod signals;
 pub use health::{
     HEALTH_PATH, HealthServer, HealthState, LIVE_PATH, METRICS_PATH, READY_PATH, install_metrics,
 };
-pub use reload::{RESTART_ONLY_KEYS, Reloader};
+pub use reload::Reloader;
 pub use signals::{Signal, signals};

@@ -1,0 +1,218 @@
+//! Layering on the `config` crate: defaults from the key specs, then the INI
+//! file, then the environment, merged by `config::ConfigBuilder`. Each value
+//! carries its origin in `config::Value::origin` (`config.ini:42`,
+//! `env OPENAI_RPM`, `default`), which becomes a [`ValueSource`].
+//!
+//! Two custom sources feed it, because the crate's own ones lose what duet
+//! needs: its INI format keeps no line numbers and no case-insensitivity, and
+//! its `Environment` source puts `OPENAI_RPM` at the root instead of under
+//! `[ConnectionPool]` and names no variable in the origin (both shown by
+//! tests below).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use config::{ConfigError, Map, Source, Value, ValueKind};
+
+use super::ini::IniFile;
+use super::issue::{ConfigIssue, ValueSource};
+use super::reader::{Resolved, ResolvedValues};
+use super::schema::{self, KEYS, KeySpec};
+
+const DEFAULT_ORIGIN: &str = "default";
+const ENV_ORIGIN: &str = "env ";
+
+/// The `config` path of a key: `connectionpool.openai_rpm`.
+fn path_of(spec: &KeySpec) -> String {
+    format!(
+        "{}.{}",
+        spec.section.to_ascii_lowercase(),
+        spec.key.to_ascii_lowercase()
+    )
+}
+
+fn string_value(origin: &str, value: &str) -> Value {
+    Value::new(Some(&origin.to_string()), ValueKind::String(value.to_string()))
+}
+
+/// The known keys of a parsed INI file, each with `file:line` as its origin.
+#[derive(Debug, Clone)]
+pub struct IniSource {
+    file: Arc<IniFile>,
+}
+
+impl IniSource {
+    pub fn new(file: Arc<IniFile>) -> Self {
+        Self { file }
+    }
+}
+
+impl Source for IniSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
+        let path = self.file.path.display();
+        Ok(self
+            .file
+            .entries
+            .iter()
+            .filter_map(|entry| {
+                let spec = schema::find(&entry.section, &entry.key)?;
+                let origin = format!("{path}:{}", entry.line);
+                Some((path_of(spec), string_value(&origin, &entry.value)))
+            })
+            .collect())
+    }
+}
+
+/// Environment variables named like a key (or one of its aliases), each
+/// placed under the key's section; the key's own name wins over an alias.
+#[derive(Debug, Clone)]
+pub struct EnvSource {
+    env: Arc<HashMap<String, String>>,
+}
+
+impl EnvSource {
+    pub fn new(env: &HashMap<String, String>) -> Self {
+        let known = env
+            .iter()
+            .filter(|(name, _)| schema::find_env(name).is_some())
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        Self {
+            env: Arc::new(known),
+        }
+    }
+}
+
+impl Source for EnvSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
+        Ok(KEYS
+            .iter()
+            .filter_map(|spec| {
+                let (name, value) = spec
+                    .env_names()
+                    .find_map(|name| self.env.get(name).map(|value| (name, value)))?;
+                let origin = format!("{ENV_ORIGIN}{name}");
+                Some((path_of(spec), string_value(&origin, value)))
+            })
+            .collect())
+    }
+}
+
+/// Every key's value and origin: default < file < environment.
+pub fn layer(
+    file: Option<Arc<IniFile>>,
+    env: &HashMap<String, String>,
+) -> Result<ResolvedValues, ConfigIssue> {
+    let fail = |e: ConfigError| ConfigIssue::general(format!("cannot merge the configuration: {e}"));
+    let mut builder = config::Config::builder();
+    for spec in KEYS {
+        builder = builder
+            .set_default(path_of(spec), string_value(DEFAULT_ORIGIN, spec.default))
+            .map_err(fail)?;
+    }
+    let file_path = file.as_ref().map(|f| f.path.clone());
+    if let Some(file) = file {
+        builder = builder.add_source(IniSource::new(file));
+    }
+    let merged = builder.add_source(EnvSource::new(env)).build().map_err(fail)?;
+    let mut values = ResolvedValues::new();
+    for spec in KEYS {
+        let value = merged
+            .get_table(&spec.section.to_ascii_lowercase())
+            .ok()
+            .and_then(|mut table| table.remove(&spec.key.to_ascii_lowercase()));
+        let resolved = match value {
+            Some(value) => Resolved {
+                source: source_of(value.origin(), file_path.as_deref()),
+                value: value.into_string().map_err(fail)?,
+            },
+            None => Resolved {
+                value: spec.default.to_string(),
+                source: ValueSource::Default,
+            },
+        };
+        values.insert((spec.section, spec.key), resolved);
+    }
+    Ok(values)
+}
+
+/// Reads back the origin written by the sources above.
+fn source_of(origin: Option<&str>, file: Option<&Path>) -> ValueSource {
+    let origin = origin.unwrap_or(DEFAULT_ORIGIN);
+    if let Some(name) = origin.strip_prefix(ENV_ORIGIN) {
+        return ValueSource::Env {
+            name: name.to_string(),
+        };
+    }
+    let line = origin.rsplit_once(':').and_then(|(_, line)| line.parse().ok());
+    match (file, line) {
+        (Some(path), Some(line)) if origin != DEFAULT_ORIGIN => ValueSource::File {
+            path: PathBuf::from(path),
+            line,
+        },
+        _ => ValueSource::Default,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ini(text: &str) -> Arc<IniFile> {
+        Arc::new(IniFile::parse(text, Path::new("config.ini")).expect("valid"))
+    }
+
+    #[test]
+    fn the_merge_keeps_each_values_origin() {
+        let env = HashMap::from([("OPENAI_RPM".to_string(), "7".to_string())]);
+        let file = ini("[connectionpool]\nopenai_rpm = 5\nPERPLEXITY_RPM = 6\n");
+        let values = layer(Some(file), &env).unwrap();
+        let get = |key| values[&("ConnectionPool", key)].clone();
+        assert_eq!(get("OPENAI_RPM").value, "7");
+        assert_eq!(
+            get("OPENAI_RPM").source,
+            ValueSource::Env {
+                name: "OPENAI_RPM".into()
+            }
+        );
+        assert_eq!(
+            get("PERPLEXITY_RPM").source,
+            ValueSource::File {
+                path: "config.ini".into(),
+                line: 3
+            }
+        );
+        assert_eq!(get("OPENAI_MAX_RETRIES").source, ValueSource::Default);
+    }
+
+    /// Why duet has its own environment source: the crate's puts the
+    /// variable at the root (so it never overrides the file's
+    /// `[ConnectionPool]` value) and its origin names no variable.
+    #[test]
+    fn the_crates_environment_source_cannot_override_a_sectioned_key() {
+        let env = config::Map::from([("OPENAI_RPM".to_string(), "7".to_string())]);
+        let merged = config::Config::builder()
+            .add_source(IniSource::new(ini("[ConnectionPool]\nOPENAI_RPM = 5\n")))
+            .add_source(config::Environment::default().source(Some(env)))
+            .build()
+            .unwrap();
+        assert_eq!(
+            merged.get_string("connectionpool.openai_rpm").unwrap(),
+            "5",
+            "the file's value survives the environment"
+        );
+        let stray = merged.cache.clone().into_table().unwrap().remove("openai_rpm");
+        let stray = stray.expect("the variable lands at the root, lowercased");
+        assert_eq!(stray.origin(), Some("the environment"), "no variable name");
+        assert_eq!(stray.into_string().unwrap(), "7");
+    }
+}
