@@ -64,7 +64,7 @@ pub const OPENAI_TOKEN_LIMIT_FIELD: KeySpec = KeySpec::new(
     "OPENAI_TOKEN_LIMIT_FIELD",
     "max_completion_tokens",
     Kind::Choice(&TokenLimitField::NAMES),
-    "max_tokens for servers that only know that one (Ollama, vLLM, LM Studio).",
+    "Request field that carries OUTPUT_TOKENS; max_tokens for servers that only know that one (Ollama, vLLM, LM Studio).",
 )
 .reload(PROVIDER);
 pub const OPENAI_REASONING_EFFORT: KeySpec = KeySpec::new(

@@ -23,17 +23,41 @@ use super::schema::{self, KEYS, KeySpec};
 const DEFAULT_ORIGIN: &str = "default";
 const ENV_ORIGIN: &str = "env ";
 
-/// The `config` path of a key: `connectionpool.openai_rpm`.
-fn path_of(spec: &KeySpec) -> String {
-    format!(
-        "{}.{}",
-        spec.section.to_ascii_lowercase(),
-        spec.key.to_ascii_lowercase()
-    )
-}
-
 fn string_value(origin: &str, value: &str) -> Value {
     Value::new(Some(&origin.to_string()), ValueKind::String(value.to_string()))
+}
+
+/// `(spec, value)` pairs as `config` tables, one per section: nested maps
+/// merge without parsing a path per key.
+fn tables<'a>(values: impl Iterator<Item = (&'a KeySpec, Value)>) -> Map<String, Value> {
+    let mut sections: Map<String, Map<String, Value>> = Map::new();
+    for (spec, value) in values {
+        sections
+            .entry(spec.section.to_ascii_lowercase())
+            .or_default()
+            .insert(spec.key.to_ascii_lowercase(), value);
+    }
+    sections
+        .into_iter()
+        .map(|(name, table)| (name, Value::new(None, ValueKind::Table(table))))
+        .collect()
+}
+
+/// Every key's default from its spec, the lowest layer.
+#[derive(Debug, Clone)]
+pub struct DefaultsSource;
+
+impl Source for DefaultsSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
+        Ok(tables(
+            KEYS.iter()
+                .map(|spec| (spec, string_value(DEFAULT_ORIGIN, spec.default))),
+        ))
+    }
 }
 
 /// The known keys of a parsed INI file, each with `file:line` as its origin.
@@ -55,16 +79,11 @@ impl Source for IniSource {
 
     fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
         let path = self.file.path.display();
-        Ok(self
-            .file
-            .entries
-            .iter()
-            .filter_map(|entry| {
-                let spec = schema::find(&entry.section, &entry.key)?;
-                let origin = format!("{path}:{}", entry.line);
-                Some((path_of(spec), string_value(&origin, &entry.value)))
-            })
-            .collect())
+        Ok(tables(self.file.entries.iter().filter_map(|entry| {
+            let spec = schema::find(&entry.section, &entry.key)?;
+            let origin = format!("{path}:{}", entry.line);
+            Some((spec, string_value(&origin, &entry.value)))
+        })))
     }
 }
 
@@ -94,16 +113,13 @@ impl Source for EnvSource {
     }
 
     fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
-        Ok(KEYS
-            .iter()
-            .filter_map(|spec| {
-                let (name, value) = spec
-                    .env_names()
-                    .find_map(|name| self.env.get(name).map(|value| (name, value)))?;
-                let origin = format!("{ENV_ORIGIN}{name}");
-                Some((path_of(spec), string_value(&origin, value)))
-            })
-            .collect())
+        Ok(tables(KEYS.iter().filter_map(|spec| {
+            let (name, value) = spec
+                .env_names()
+                .find_map(|name| self.env.get(name).map(|value| (name, value)))?;
+            let origin = format!("{ENV_ORIGIN}{name}");
+            Some((spec, string_value(&origin, value)))
+        })))
     }
 }
 
@@ -113,23 +129,21 @@ pub fn layer(
     env: &HashMap<String, String>,
 ) -> Result<ResolvedValues, ConfigIssue> {
     let fail = |e: ConfigError| ConfigIssue::general(format!("cannot merge the configuration: {e}"));
-    let mut builder = config::Config::builder();
-    for spec in KEYS {
-        builder = builder
-            .set_default(path_of(spec), string_value(DEFAULT_ORIGIN, spec.default))
-            .map_err(fail)?;
-    }
     let file_path = file.as_ref().map(|f| f.path.clone());
+    let mut builder = config::Config::builder().add_source(DefaultsSource);
     if let Some(file) = file {
         builder = builder.add_source(IniSource::new(file));
     }
     let merged = builder.add_source(EnvSource::new(env)).build().map_err(fail)?;
+    let mut sections = merged.cache.into_table().map_err(fail)?;
     let mut values = ResolvedValues::new();
     for spec in KEYS {
-        let value = merged
-            .get_table(&spec.section.to_ascii_lowercase())
-            .ok()
-            .and_then(|mut table| table.remove(&spec.key.to_ascii_lowercase()));
+        let value = sections
+            .get_mut(&spec.section.to_ascii_lowercase())
+            .and_then(|section| match &mut section.kind {
+                ValueKind::Table(table) => table.remove(&spec.key.to_ascii_lowercase()),
+                _ => None,
+            });
         let resolved = match value {
             Some(value) => Resolved {
                 source: source_of(value.origin(), file_path.as_deref()),

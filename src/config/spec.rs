@@ -70,7 +70,7 @@ impl Kind {
             Kind::Uint { min, max } => format!("{min} to {max}"),
             Kind::Bool => "true or false".into(),
             Kind::Duration { min, max } => {
-                format!("{} to {}", format_duration(min), format_duration(max))
+                format!("duration, {} to {}", format_duration(min), format_duration(max))
             }
             Kind::Choice(names) => names.join(", "),
             Kind::OptChoice(names) => format!("empty, {}", names.join(", ")),

@@ -11,9 +11,9 @@ use proptest::prelude::*;
 use super::schema::{KEYS, SECTIONS};
 use super::*;
 
-const BYTES_CASES: u32 = 3000;
-const TEXT_CASES: u32 = 3000;
-const ENV_CASES: u32 = 2000;
+const BYTES_CASES: u32 = 1000;
+const TEXT_CASES: u32 = 1500;
+const ENV_CASES: u32 = 500;
 
 /// Every error names a file line, or the environment variable it came from.
 fn assert_located(result: Result<Config, ConfigErrors>) -> Result<(), TestCaseError> {
