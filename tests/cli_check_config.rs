@@ -156,7 +156,10 @@ fn overflowing_durations_in_the_environment_exit_2_naming_the_variable() {
         ("OPENAI_CONNECT_TIMEOUT", "213503982334602d"),
     ];
     let stderr = assert_exit_2(&check_config(dir.path(), &[], &env));
-    assert!(stderr.contains("env MEMORY_TTL [Memory] MEMORY_TTL"), "{stderr}");
+    assert!(
+        stderr.contains("env MEMORY_TTL [Memory] MEMORY_TTL"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("env OPENAI_CONNECT_TIMEOUT [ConnectionPool] OPENAI_CONNECT_TIMEOUT"),
         "{stderr}"
@@ -171,16 +174,24 @@ fn a_non_utf8_secret_in_the_environment_exits_2_without_printing_it() {
         .arg("check-config")
         .current_dir(dir.path())
         .env_clear()
-        .env("OPENAI_API_KEY", std::ffi::OsString::from_vec(b"sk-FAKE-leak\xff".to_vec()))
+        .env(
+            "OPENAI_API_KEY",
+            std::ffi::OsString::from_vec(b"sk-FAKE-leak\xff".to_vec()),
+        )
         .env("UNRELATED", std::ffi::OsString::from_vec(b"\xfe".to_vec()))
         .output()
         .unwrap();
     let stderr = assert_exit_2(&out);
     assert!(
-        stderr.contains("environment variable OPENAI_API_KEY ([Default] OPENAI_API_KEY) is not valid UTF-8"),
+        stderr.contains(
+            "environment variable OPENAI_API_KEY ([Default] OPENAI_API_KEY) is not valid UTF-8"
+        ),
         "{stderr}"
     );
-    assert!(!stderr.contains("sk-FAKE-leak") && !stderr.contains("UNRELATED"), "{stderr}");
+    assert!(
+        !stderr.contains("sk-FAKE-leak") && !stderr.contains("UNRELATED"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -216,16 +227,26 @@ fn a_zero_timeout_and_a_bogus_enumeration_exit_2_with_a_suggestion() {
         stderr.contains("OPENAI_REASONING_EFFORT = \"bogus\": expected nothing, or one of none, minimal, low, medium, high, xhigh, max"),
         "{stderr}"
     );
-    assert!(stderr.contains("PERPLEXITY_PRESET = \"fats\"") && stderr.contains("did you mean fast?"), "{stderr}");
+    assert!(
+        stderr.contains("PERPLEXITY_PRESET = \"fats\"") && stderr.contains("did you mean fast?"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn malformed_headers_and_a_keyless_line_exit_2_with_their_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let ini = write(dir.path(), "c.ini", "[]\nX = 1\n[[Limits]]\n[Limits]\n= 5\n");
+    let ini = write(
+        dir.path(),
+        "c.ini",
+        "[]\nX = 1\n[[Limits]]\n[Limits]\n= 5\n",
+    );
     let stderr = assert_exit_2(&check_config(dir.path(), &["--config", &ini], &[]));
     assert!(stderr.contains("c.ini:1 empty section header"), "{stderr}");
-    assert!(stderr.contains("c.ini:3 malformed section header \"[[Limits]]\""), "{stderr}");
+    assert!(
+        stderr.contains("c.ini:3 malformed section header \"[[Limits]]\""),
+        "{stderr}"
+    );
     assert!(stderr.contains("c.ini:5 a value without a key"), "{stderr}");
 }
 
@@ -233,14 +254,23 @@ fn malformed_headers_and_a_keyless_line_exit_2_with_their_lines() {
 fn dev_zero_and_a_fifo_are_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let stderr = assert_exit_2(&check_config(dir.path(), &["--config", "/dev/zero"], &[]));
-    assert!(stderr.contains("not a regular file (it is a character device)"), "{stderr}");
+    assert!(
+        stderr.contains("not a regular file (it is a character device)"),
+        "{stderr}"
+    );
 
     let fifo = dir.path().join("fifo.ini");
-    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    let status = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
     assert!(status.success());
     // Nobody ever writes to the FIFO: a reader that opened it would block forever.
     let stderr = assert_exit_2(&check_config(dir.path(), &["--config", "fifo.ini"], &[]));
-    assert!(stderr.contains("not a regular file (it is a FIFO)"), "{stderr}");
+    assert!(
+        stderr.contains("not a regular file (it is a FIFO)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -261,7 +291,10 @@ fn fifty_thousand_unknown_keys_are_checked_quickly() {
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
-    assert!(stderr.contains("and 49950 more problems from this line on"), "{stderr}");
+    assert!(
+        stderr.contains("and 49950 more problems from this line on"),
+        "{stderr}"
+    );
     assert!(stderr.lines().count() < 60, "the warnings are bounded");
 }
 
@@ -290,10 +323,15 @@ fn url_credentials_and_secret_shaped_values_are_redacted_in_the_output() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("warning: c.ini:3 [Default] GPT_MODEL: the value looks like an OpenAI API key"),
+        stderr.contains(
+            "warning: c.ini:3 [Default] GPT_MODEL: the value looks like an OpenAI API key"
+        ),
         "{stderr}"
     );
     for leak in ["hunter2", "sk-FAKE-pasted"] {
-        assert!(!stdout.contains(leak) && !stderr.contains(leak), "{leak} leaked");
+        assert!(
+            !stdout.contains(leak) && !stderr.contains(leak),
+            "{leak} leaked"
+        );
     }
 }

@@ -49,7 +49,11 @@ fn the_readme_key_table_is_generated_from_the_key_specs() {
     let readme = read("README.md");
     for spec in KEYS {
         let row = format!("| `{}` |", spec.key);
-        assert!(readme.contains(&row), "README.md has no row for {}", spec.key);
+        assert!(
+            readme.contains(&row),
+            "README.md has no row for {}",
+            spec.key
+        );
     }
     assert!(
         readme == expected,

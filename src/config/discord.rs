@@ -76,8 +76,13 @@ pub const REPLY_ALL_CHANNEL_IDS: KeySpec = KeySpec::new(
     Kind::Ids,
     "Channel ids where every message is answered, mention or not.",
 );
-pub const ALLOW_DMS: KeySpec =
-    KeySpec::new(S, "ALLOW_DMS", "true", Kind::Bool, "Answer direct messages.");
+pub const ALLOW_DMS: KeySpec = KeySpec::new(
+    S,
+    "ALLOW_DMS",
+    "true",
+    Kind::Bool,
+    "Answer direct messages.",
+);
 pub const ALLOWED_USER_IDS: KeySpec = KeySpec::new(
     S,
     "ALLOWED_USER_IDS",

@@ -93,5 +93,10 @@ pub fn example_ini() -> String {
 pub fn with_current_table(readme: &str) -> Option<String> {
     let start = readme.find("<!-- config-table")?;
     let end = readme[start..].find(TABLE_END)? + start + TABLE_END.len();
-    Some(format!("{}{}{}", &readme[..start], readme_table(), &readme[end..]))
+    Some(format!(
+        "{}{}{}",
+        &readme[..start],
+        readme_table(),
+        &readme[end..]
+    ))
 }

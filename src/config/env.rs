@@ -64,7 +64,9 @@ mod tests {
         ];
         let errors = env_from_os(vars).expect_err("invalid").to_string();
         assert!(
-            errors.contains("environment variable OPENAI_API_KEY ([Default] OPENAI_API_KEY) is not valid UTF-8"),
+            errors.contains(
+                "environment variable OPENAI_API_KEY ([Default] OPENAI_API_KEY) is not valid UTF-8"
+            ),
             "{errors}"
         );
         assert!(!errors.contains("sk-hidden"), "{errors}");
@@ -86,6 +88,9 @@ mod tests {
     fn an_alias_counts_as_a_known_key() {
         let vars = [(os("DISCORD_API_BASE_URL"), bytes(b"http://\xff"))];
         let errors = env_from_os(vars).expect_err("invalid").to_string();
-        assert!(errors.contains("DISCORD_API_BASE_URL ([Discord] API_BASE_URL)"), "{errors}");
+        assert!(
+            errors.contains("DISCORD_API_BASE_URL ([Discord] API_BASE_URL)"),
+            "{errors}"
+        );
     }
 }

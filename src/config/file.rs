@@ -9,19 +9,18 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::issue::{ConfigIssue, Severity};
+use super::issue::{ConfigErrors, ConfigIssue};
 
 /// The largest configuration file duet reads: 1 MiB.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// The file's bytes, or the reason it cannot be a configuration file.
-pub fn read_config_file(path: &Path) -> Result<Vec<u8>, ConfigIssue> {
-    let fail = |reason: String| ConfigIssue {
-        severity: Severity::Error,
-        source: None,
-        key: None,
-        value: None,
-        message: format!("cannot read config file {}: {reason}", path.display()),
+pub fn read_config_file(path: &Path) -> Result<Vec<u8>, ConfigErrors> {
+    let fail = |reason: String| {
+        ConfigErrors(vec![ConfigIssue::general(format!(
+            "cannot read config file {}: {reason}",
+            path.display()
+        ))])
     };
     let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
     check_metadata(&metadata).map_err(fail)?;
@@ -83,15 +82,15 @@ fn file_type_name(metadata: &std::fs::Metadata) -> &'static str {
 }
 
 /// `bytes` as text; invalid UTF-8 is an error on the line where it starts.
-pub fn decode<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, ConfigIssue> {
+pub fn decode<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, ConfigErrors> {
     std::str::from_utf8(bytes).map_err(|error| {
         let valid = &bytes[..error.valid_up_to()];
         let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-        ConfigIssue::syntax(
+        ConfigErrors(vec![ConfigIssue::syntax(
             path,
             line,
             "this line is not valid UTF-8 text; save the file as UTF-8".to_string(),
-        )
+        )])
     })
 }
 
@@ -103,7 +102,9 @@ mod tests {
     fn a_character_device_is_refused_before_it_is_read() {
         let issue = read_config_file(Path::new("/dev/zero")).expect_err("not a file");
         assert!(
-            issue.message.contains("not a regular file (it is a character device)"),
+            issue
+                .to_string()
+                .contains("not a regular file (it is a character device)"),
             "{issue}"
         );
     }
@@ -116,7 +117,7 @@ mod tests {
         // SAFETY: mkfifo reads a valid NUL-terminated path and touches nothing else.
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
         let issue = read_config_file(&fifo).expect_err("not a file");
-        assert!(issue.message.contains("it is a FIFO"), "{issue}");
+        assert!(issue.to_string().contains("it is a FIFO"), "{issue}");
     }
 
     #[test]
@@ -125,7 +126,10 @@ mod tests {
         let big = dir.path().join("config.ini");
         std::fs::write(&big, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
         let issue = read_config_file(&big).expect_err("too large");
-        assert!(issue.message.contains("larger than 1048576 bytes"), "{issue}");
+        assert!(
+            issue.to_string().contains("larger than 1048576 bytes"),
+            "{issue}"
+        );
         std::fs::write(&big, vec![b'#'; MAX_CONFIG_BYTES as usize]).unwrap();
         assert!(read_config_file(&big).is_ok(), "exactly 1 MiB is accepted");
     }
@@ -134,6 +138,6 @@ mod tests {
     fn invalid_utf8_names_its_line() {
         let issue = decode(b"[Limits]\nRATE_LIMIT = 1\nX = \xff\n", Path::new("c.ini"))
             .expect_err("not UTF-8");
-        assert!(issue.to_string().starts_with("c.ini:3 "), "{issue}");
+        assert!(issue.0[0].to_string().starts_with("c.ini:3 "), "{issue}");
     }
 }

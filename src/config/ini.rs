@@ -54,12 +54,13 @@ impl IniFile {
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
                 continue;
             }
-            if continuing && raw.starts_with([' ', '\t']) {
-                if let Some(last) = file.entries.last_mut() {
-                    last.value.push('\n');
-                    last.value.push_str(trimmed);
-                    continue;
-                }
+            if continuing
+                && raw.starts_with([' ', '\t'])
+                && let Some(last) = file.entries.last_mut()
+            {
+                last.value.push('\n');
+                last.value.push_str(trimmed);
+                continue;
             }
             continuing = false;
             if trimmed.starts_with('[') {
@@ -228,10 +229,22 @@ mod tests {
     fn empty_and_doubled_section_headers_and_keyless_lines_are_errors() {
         let text = errors("[]\n[[Limits]]\n[Limits]\n= 5\n[Limits\n");
         assert_eq!(text.len(), 4, "{text:?}");
-        assert!(text[0].starts_with("c.ini:1 empty section header"), "{text:?}");
-        assert!(text[1].starts_with("c.ini:2 malformed section header"), "{text:?}");
-        assert!(text[2].starts_with("c.ini:4 a value without a key"), "{text:?}");
-        assert!(text[3].starts_with("c.ini:5 a section header must be"), "{text:?}");
+        assert!(
+            text[0].starts_with("c.ini:1 empty section header"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("c.ini:2 malformed section header"),
+            "{text:?}"
+        );
+        assert!(
+            text[2].starts_with("c.ini:4 a value without a key"),
+            "{text:?}"
+        );
+        assert!(
+            text[3].starts_with("c.ini:5 a section header must be"),
+            "{text:?}"
+        );
     }
 
     #[test]

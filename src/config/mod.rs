@@ -108,7 +108,7 @@ impl Config {
         let Some(path) = path else {
             return Config::build(None, env);
         };
-        let bytes = file::read_config_file(&path).map_err(|issue| ConfigErrors(vec![issue]))?;
+        let bytes = file::read_config_file(&path)?;
         Config::parse_bytes(&bytes, &path, env)
     }
 
@@ -118,7 +118,7 @@ impl Config {
         path: &Path,
         env: &HashMap<String, String>,
     ) -> Result<Config, ConfigErrors> {
-        let text = file::decode(bytes, path).map_err(|issue| ConfigErrors(vec![issue]))?;
+        let text = file::decode(bytes, path)?;
         Config::parse(text, path, env)
     }
 
@@ -139,8 +139,7 @@ impl Config {
 
     fn build(file: Option<IniFile>, env: &HashMap<String, String>) -> Result<Config, ConfigErrors> {
         let file = file.map(Arc::new);
-        let values =
-            source::layer(file.clone(), env).map_err(|issue| ConfigErrors(vec![issue]))?;
+        let values = source::layer(file.clone(), env)?;
         let mut r = Reader::new(values);
         let config = Config::read(&mut r, file.as_ref().map(|f| f.path.clone()));
         let mut issues = r.issues;

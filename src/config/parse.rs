@@ -115,7 +115,10 @@ mod tests {
     fn durations_too_long_for_the_type_are_rejected_not_wrapped() {
         assert_eq!(parse_duration("18446744073709551616"), None);
         assert_eq!(parse_duration("213503982334602d"), None);
-        assert_eq!(parse_duration("99999999999999999999999999999999999999999d"), None);
+        assert_eq!(
+            parse_duration("99999999999999999999999999999999999999999d"),
+            None
+        );
         assert_eq!(
             parse_duration("18446744073709551615"),
             Some(Duration::from_secs(u64::MAX))

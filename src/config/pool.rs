@@ -67,32 +67,50 @@ macro_rules! pool_keys {
             max_connections: key(
                 concat!($prefix, "_MAX_CONNECTIONS"),
                 $connections,
-                Kind::Uint { min: 1, max: 10_000 },
+                Kind::Uint {
+                    min: 1,
+                    max: 10_000,
+                },
                 concat!("Most requests in flight to ", $name, " at once."),
             ),
             max_keepalive: key(
                 concat!($prefix, "_MAX_KEEPALIVE"),
                 $keepalive,
-                Kind::Uint { min: 0, max: 10_000 },
+                Kind::Uint {
+                    min: 0,
+                    max: 10_000,
+                },
                 concat!("Idle connections kept open to ", $name, "."),
             ),
             keepalive_expiry: key(
                 concat!($prefix, "_KEEPALIVE_EXPIRY"),
                 "90",
                 KEEPALIVE,
-                concat!("How long an idle ", $name, " connection is kept; 0 = not kept."),
+                concat!(
+                    "How long an idle ",
+                    $name,
+                    " connection is kept; 0 = not kept."
+                ),
             ),
             tcp_keepalive: key(
                 concat!($prefix, "_TCP_KEEPALIVE"),
                 "60",
                 KEEPALIVE,
-                concat!("TCP keep-alive interval for ", $name, " connections; 0 = off."),
+                concat!(
+                    "TCP keep-alive interval for ",
+                    $name,
+                    " connections; 0 = off."
+                ),
             ),
             pool_timeout: key(
                 concat!($prefix, "_POOL_TIMEOUT"),
                 "5",
                 TIMEOUT,
-                concat!("How long a request waits for a free ", $name, " slot before failing."),
+                concat!(
+                    "How long a request waits for a free ",
+                    $name,
+                    " slot before failing."
+                ),
             ),
             connect_timeout: key(
                 concat!($prefix, "_CONNECT_TIMEOUT"),
@@ -122,18 +140,31 @@ macro_rules! pool_keys {
                 concat!($prefix, "_WARMUP"),
                 "true",
                 Kind::Bool,
-                concat!("Open the ", $name, " connection at start (GET ", $models, ") so bursts share it."),
+                concat!(
+                    "Open the ",
+                    $name,
+                    " connection at start (GET ",
+                    $models,
+                    ") so bursts share it."
+                ),
             ),
             max_retries: key(
                 concat!($prefix, "_MAX_RETRIES"),
                 "3",
                 Kind::Uint { min: 0, max: 10 },
-                concat!("Retries of a failed ", $name, " request (429, 5xx, connect errors)."),
+                concat!(
+                    "Retries of a failed ",
+                    $name,
+                    " request (429, 5xx, connect errors)."
+                ),
             ),
             rpm: key(
                 concat!($prefix, "_RPM"),
                 $rpm,
-                Kind::Uint { min: 1, max: 1_000_000 },
+                Kind::Uint {
+                    min: 1,
+                    max: 1_000_000,
+                },
                 concat!("Requests per minute sent to ", $name, "."),
             ),
         }

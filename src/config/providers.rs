@@ -56,9 +56,14 @@ pub const OPENAI_API_URL: KeySpec = KeySpec::new(
     "Base URL of the OpenAI-compatible API.",
 )
 .reload(PROVIDER);
-pub const GPT_MODEL: KeySpec =
-    KeySpec::new(S, "GPT_MODEL", "gpt-5-mini", Kind::Text, "Model for conversation.")
-        .reload(PROVIDER);
+pub const GPT_MODEL: KeySpec = KeySpec::new(
+    S,
+    "GPT_MODEL",
+    "gpt-5-mini",
+    Kind::Text,
+    "Model for conversation.",
+)
+.reload(PROVIDER);
 pub const OPENAI_TOKEN_LIMIT_FIELD: KeySpec = KeySpec::new(
     S,
     "OPENAI_TOKEN_LIMIT_FIELD",

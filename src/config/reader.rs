@@ -13,7 +13,7 @@ use super::parse::{
 };
 use super::redact::shown_value;
 use super::schema::closest;
-use super::spec::{Kind, KeySpec, format_duration};
+use super::spec::{KeySpec, Kind, format_duration};
 use crate::secret::Secret;
 
 /// A key's effective raw value and where it came from.
@@ -125,7 +125,9 @@ impl Reader {
     }
 
     pub fn boolean(&mut self, spec: &'static KeySpec) -> bool {
-        self.typed(spec, parse_bool, || parse_bool(spec.default).unwrap_or(false))
+        self.typed(spec, parse_bool, || {
+            parse_bool(spec.default).unwrap_or(false)
+        })
     }
 
     pub fn duration(&mut self, spec: &'static KeySpec) -> Duration {
@@ -134,7 +136,9 @@ impl Reader {
             _ => (Duration::MAX, Duration::ZERO),
         };
         let in_range = |v: &str| parse_duration(v).filter(|d| (min..=max).contains(d));
-        self.typed(spec, in_range, || parse_duration(spec.default).unwrap_or(min))
+        self.typed(spec, in_range, || {
+            parse_duration(spec.default).unwrap_or(min)
+        })
     }
 
     /// One of `table`'s names (case-insensitive) mapped to its value.

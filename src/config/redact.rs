@@ -127,7 +127,12 @@ mod tests {
             secret_shape("MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"),
             Some("a Discord bot token")
         );
-        for ordinary in ["gpt-5-mini", "perplexity/sonar", "https://api.perplexity.ai", "sk-short"] {
+        for ordinary in [
+            "gpt-5-mini",
+            "perplexity/sonar",
+            "https://api.perplexity.ai",
+            "sk-short",
+        ] {
             assert_eq!(secret_shape(ordinary), None, "{ordinary}");
         }
     }
@@ -136,6 +141,9 @@ mod tests {
     fn a_secret_shaped_value_in_a_plain_key_is_not_shown() {
         let shown = shown_value(&TEXT, "sk-proj-abcdefghijklmnop1234");
         assert_eq!(shown, "[redacted: looks like an OpenAI API key]");
-        assert_eq!(shown_value(&TEXT, "x".repeat(300).as_str()).chars().count(), 201);
+        assert_eq!(
+            shown_value(&TEXT, "x".repeat(300).as_str()).chars().count(),
+            201
+        );
     }
 }

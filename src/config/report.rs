@@ -5,12 +5,12 @@
 
 use std::fmt::Write;
 
+use super::Config;
 use super::ini::{IniFile, LISTED_PROBLEMS, cap};
 use super::issue::{ConfigIssue, Severity, ValueSource};
 use super::reader::ResolvedValues;
 use super::redact::{secret_shape, shown_value};
 use super::schema::{self, KEYS, SECTIONS};
-use super::Config;
 
 /// Every key in schema order with its effective value and a `# source`
 /// comment; secrets print as `[redacted]` (or nothing when unset), URL

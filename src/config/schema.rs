@@ -79,7 +79,10 @@ const fn all_keys() -> [KeySpec; KEY_COUNT] {
 static INDEX: LazyLock<HashMap<(String, String), &'static KeySpec>> = LazyLock::new(|| {
     KEYS.iter()
         .map(|spec| {
-            let id = (spec.section.to_ascii_lowercase(), spec.key.to_ascii_lowercase());
+            let id = (
+                spec.section.to_ascii_lowercase(),
+                spec.key.to_ascii_lowercase(),
+            );
             (id, spec)
         })
         .collect()
@@ -114,10 +117,7 @@ pub fn suggest(key: &str) -> Option<&'static KeySpec> {
 }
 
 /// The candidate nearest to `wanted` by edit distance, when near enough to be a typo.
-pub fn closest<'a, T>(
-    wanted: &str,
-    candidates: impl Iterator<Item = (&'a str, T)>,
-) -> Option<T> {
+pub fn closest<'a, T>(wanted: &str, candidates: impl Iterator<Item = (&'a str, T)>) -> Option<T> {
     if wanted.len() > SUGGEST_MAX_LEN {
         return None;
     }
@@ -161,7 +161,10 @@ mod tests {
                 spec.key
             );
         }
-        assert_eq!(KEYS.len(), SECTION_SPECS.iter().map(|s| s.keys.len()).sum::<usize>());
+        assert_eq!(
+            KEYS.len(),
+            SECTION_SPECS.iter().map(|s| s.keys.len()).sum::<usize>()
+        );
     }
 
     #[test]
@@ -177,8 +180,14 @@ mod tests {
 
     #[test]
     fn keys_are_found_by_name_or_environment_alias() {
-        assert_eq!(find("connectionpool", "openai_rpm").unwrap().key, "OPENAI_RPM");
-        assert_eq!(find_env("DISCORD_API_BASE_URL").unwrap().key, "API_BASE_URL");
+        assert_eq!(
+            find("connectionpool", "openai_rpm").unwrap().key,
+            "OPENAI_RPM"
+        );
+        assert_eq!(
+            find_env("DISCORD_API_BASE_URL").unwrap().key,
+            "API_BASE_URL"
+        );
         assert!(find("Limits", "OPENAI_RPM").is_none());
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use config::{ConfigError, Map, Source, Value, ValueKind};
 
 use super::ini::IniFile;
-use super::issue::{ConfigIssue, ValueSource};
+use super::issue::{ConfigErrors, ConfigIssue, ValueSource};
 use super::reader::{Resolved, ResolvedValues};
 use super::schema::{self, KEYS, KeySpec};
 
@@ -24,7 +24,10 @@ const DEFAULT_ORIGIN: &str = "default";
 const ENV_ORIGIN: &str = "env ";
 
 fn string_value(origin: &str, value: &str) -> Value {
-    Value::new(Some(&origin.to_string()), ValueKind::String(value.to_string()))
+    Value::new(
+        Some(&origin.to_string()),
+        ValueKind::String(value.to_string()),
+    )
 }
 
 /// `(spec, value)` pairs as `config` tables, one per section: nested maps
@@ -53,10 +56,9 @@ impl Source for DefaultsSource {
     }
 
     fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
-        Ok(tables(
-            KEYS.iter()
-                .map(|spec| (spec, string_value(DEFAULT_ORIGIN, spec.default))),
-        ))
+        Ok(tables(KEYS.iter().map(|spec| {
+            (spec, string_value(DEFAULT_ORIGIN, spec.default))
+        })))
     }
 }
 
@@ -127,14 +129,20 @@ impl Source for EnvSource {
 pub fn layer(
     file: Option<Arc<IniFile>>,
     env: &HashMap<String, String>,
-) -> Result<ResolvedValues, ConfigIssue> {
-    let fail = |e: ConfigError| ConfigIssue::general(format!("cannot merge the configuration: {e}"));
+) -> Result<ResolvedValues, ConfigErrors> {
+    let fail = |e: ConfigError| {
+        let message = format!("cannot merge the configuration: {e}");
+        ConfigErrors(vec![ConfigIssue::general(message)])
+    };
     let file_path = file.as_ref().map(|f| f.path.clone());
     let mut builder = config::Config::builder().add_source(DefaultsSource);
     if let Some(file) = file {
         builder = builder.add_source(IniSource::new(file));
     }
-    let merged = builder.add_source(EnvSource::new(env)).build().map_err(fail)?;
+    let merged = builder
+        .add_source(EnvSource::new(env))
+        .build()
+        .map_err(fail)?;
     let mut sections = merged.cache.into_table().map_err(fail)?;
     let mut values = ResolvedValues::new();
     for spec in KEYS {
@@ -162,18 +170,24 @@ pub fn layer(
 /// Reads back the origin written by the sources above.
 fn source_of(origin: Option<&str>, file: Option<&Path>) -> ValueSource {
     let origin = origin.unwrap_or(DEFAULT_ORIGIN);
-    if let Some(name) = origin.strip_prefix(ENV_ORIGIN) {
-        return ValueSource::Env {
-            name: name.to_string(),
-        };
+    if origin == DEFAULT_ORIGIN {
+        return ValueSource::Default;
     }
-    let line = origin.rsplit_once(':').and_then(|(_, line)| line.parse().ok());
-    match (file, line) {
-        (Some(path), Some(line)) if origin != DEFAULT_ORIGIN => ValueSource::File {
+    let file_line = file.and_then(|path| {
+        let line = origin.strip_prefix(&format!("{}:", path.display()))?;
+        Some((path, line.parse().ok()?))
+    });
+    if let Some((path, line)) = file_line {
+        return ValueSource::File {
             path: PathBuf::from(path),
             line,
+        };
+    }
+    match origin.strip_prefix(ENV_ORIGIN) {
+        Some(name) => ValueSource::Env {
+            name: name.to_string(),
         },
-        _ => ValueSource::Default,
+        None => ValueSource::Default,
     }
 }
 
@@ -208,6 +222,20 @@ mod tests {
         assert_eq!(get("OPENAI_MAX_RETRIES").source, ValueSource::Default);
     }
 
+    #[test]
+    fn a_file_named_like_an_environment_origin_is_still_the_file() {
+        let file =
+            Arc::new(IniFile::parse("[Limits]\nRATE_LIMIT = 2\n", Path::new("env x:1")).unwrap());
+        let values = layer(Some(file), &HashMap::new()).unwrap();
+        assert_eq!(
+            values[&("Limits", "RATE_LIMIT")].source,
+            ValueSource::File {
+                path: "env x:1".into(),
+                line: 2
+            }
+        );
+    }
+
     /// Why duet has its own environment source: the crate's puts the
     /// variable at the root (so it never overrides the file's
     /// `[ConnectionPool]` value) and its origin names no variable.
@@ -224,7 +252,12 @@ mod tests {
             "5",
             "the file's value survives the environment"
         );
-        let stray = merged.cache.clone().into_table().unwrap().remove("openai_rpm");
+        let stray = merged
+            .cache
+            .clone()
+            .into_table()
+            .unwrap()
+            .remove("openai_rpm");
         let stray = stray.expect("the variable lands at the root, lowercased");
         assert_eq!(stray.origin(), Some("the environment"), "no variable name");
         assert_eq!(stray.into_string().unwrap(), "7");

@@ -70,7 +70,11 @@ impl Kind {
             Kind::Uint { min, max } => format!("{min} to {max}"),
             Kind::Bool => "true or false".into(),
             Kind::Duration { min, max } => {
-                format!("duration, {} to {}", format_duration(min), format_duration(max))
+                format!(
+                    "duration, {} to {}",
+                    format_duration(min),
+                    format_duration(max)
+                )
             }
             Kind::Choice(names) => names.join(", "),
             Kind::OptChoice(names) => format!("empty, {}", names.join(", ")),
@@ -138,9 +142,7 @@ impl KeySpec {
 
 /// The names of a choice table, so a key lists its allowed values from the
 /// same table the typed reader maps them with.
-pub const fn names<T: Copy, const N: usize>(
-    choices: &[(&'static str, T); N],
-) -> [&'static str; N] {
+pub const fn names<T: Copy, const N: usize>(choices: &[(&'static str, T); N]) -> [&'static str; N] {
     let mut out = [""; N];
     let mut i = 0;
     while i < N {
@@ -163,7 +165,7 @@ pub fn format_duration(d: Duration) -> String {
         return "0".into();
     }
     for (size, unit) in UNITS {
-        if ms % size == 0 {
+        if ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }

@@ -37,11 +37,19 @@ fn duration_keys() -> impl Iterator<Item = &'static KeySpec> {
 fn every_duration_key_rejects_overflowing_values_from_the_file_with_its_line() {
     let keys: Vec<_> = duration_keys().collect();
     assert_eq!(keys.len(), 13, "12 pool durations and MEMORY_TTL");
-    for huge in ["18446744073709551616", "213503982334602d", "1e400", "99999999999999999999h"] {
+    for huge in [
+        "18446744073709551616",
+        "213503982334602d",
+        "1e400",
+        "99999999999999999999h",
+    ] {
         for spec in &keys {
             let text = format!("[{}]\n{} = {huge}\n", spec.section, spec.key);
             let errors = errors_of(&text, &HashMap::new());
-            let want = format!("config.ini:2 [{}] {} = \"{huge}\": expected a duration", spec.section, spec.key);
+            let want = format!(
+                "config.ini:2 [{}] {} = \"{huge}\": expected a duration",
+                spec.section, spec.key
+            );
             assert!(
                 errors.len() == 1 && errors[0].starts_with(&want),
                 "{errors:?}"
@@ -55,7 +63,10 @@ fn every_duration_key_rejects_overflowing_values_from_the_environment_by_name() 
     for spec in duration_keys() {
         let errors = errors_of("", &one_var(spec.key, "213503982334602d"));
         let want = format!("env {} [{}] {}", spec.key, spec.section, spec.key);
-        assert!(errors.len() == 1 && errors[0].starts_with(&want), "{errors:?}");
+        assert!(
+            errors.len() == 1 && errors[0].starts_with(&want),
+            "{errors:?}"
+        );
     }
 }
 
@@ -66,9 +77,16 @@ fn zero_timeouts_are_rejected_and_keepalives_may_be_off() {
         errors[0].contains("expected a duration (30, 0.5, 250ms, 10m, 2h or 7d) from 1ms to 1h"),
         "{errors:?}"
     );
-    for key in ["PERPLEXITY_CONNECT_TIMEOUT", "OPENAI_READ_TIMEOUT", "OPENAI_POOL_TIMEOUT"] {
+    for key in [
+        "PERPLEXITY_CONNECT_TIMEOUT",
+        "OPENAI_READ_TIMEOUT",
+        "OPENAI_POOL_TIMEOUT",
+    ] {
         assert!(Config::from_env(&one_var(key, "0ms")).is_err(), "{key}");
-        assert!(Config::from_env(&one_var(key, "2h")).is_err(), "{key} above 1h");
+        assert!(
+            Config::from_env(&one_var(key, "2h")).is_err(),
+            "{key} above 1h"
+        );
     }
     let c = Config::from_env(&one_var("OPENAI_TCP_KEEPALIVE", "0")).expect("0 = off");
     assert_eq!(c.openai.pool.tcp_keepalive, Duration::ZERO);
@@ -125,7 +143,10 @@ fn fifty_thousand_unknown_keys_load_quickly_with_a_bounded_warning_list() {
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert_eq!(c.warnings.len(), ini::LISTED_PROBLEMS + 1);
     let last = c.warnings.last().unwrap().to_string();
-    assert!(last.contains("and 49950 more problems from this line on"), "{last}");
+    assert!(
+        last.contains("and 49950 more problems from this line on"),
+        "{last}"
+    );
 }
 
 #[test]
@@ -135,11 +156,16 @@ fn a_secret_pasted_into_a_plain_key_warns_without_showing_it() {
     let warnings: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].starts_with("warning: config.ini:2 [Default] GPT_MODEL: the value looks like an OpenAI API key"),
+        warnings[0].starts_with(
+            "warning: config.ini:2 [Default] GPT_MODEL: the value looks like an OpenAI API key"
+        ),
         "{warnings:?}"
     );
     let shown = render_effective(&c);
-    assert!(!shown.contains(key) && !warnings[0].contains(key), "{shown}");
+    assert!(
+        !shown.contains(key) && !warnings[0].contains(key),
+        "{shown}"
+    );
     assert!(
         shown.contains("GPT_MODEL = [redacted: looks like an OpenAI API key]  # config.ini:2"),
         "{shown}"
@@ -148,7 +174,11 @@ fn a_secret_pasted_into_a_plain_key_warns_without_showing_it() {
 
 #[test]
 fn url_passwords_are_redacted_in_the_effective_configuration_and_errors() {
-    let c = Config::from_env(&one_var("OPENAI_API_URL", "http://user:hunter2@proxy:8080/v1")).unwrap();
+    let c = Config::from_env(&one_var(
+        "OPENAI_API_URL",
+        "http://user:hunter2@proxy:8080/v1",
+    ))
+    .unwrap();
     let shown = render_effective(&c);
     assert!(
         shown.contains("OPENAI_API_URL = http://user:[redacted]@proxy:8080/v1  # env"),
@@ -156,7 +186,10 @@ fn url_passwords_are_redacted_in_the_effective_configuration_and_errors() {
     );
     let errors = errors_of("", &one_var("API_BASE_URL", "ftp://user:hunter2@proxy"));
     assert!(!errors[0].contains("hunter2"), "{errors:?}");
-    assert!(errors[0].contains("ftp://user:[redacted]@proxy"), "{errors:?}");
+    assert!(
+        errors[0].contains("ftp://user:[redacted]@proxy"),
+        "{errors:?}"
+    );
 }
 
 #[test]

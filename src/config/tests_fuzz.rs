@@ -26,7 +26,9 @@ fn assert_located(result: Result<Config, ConfigErrors>) -> Result<(), TestCaseEr
             Some(ValueSource::File { .. }) | Some(ValueSource::Env { .. })
         );
         prop_assert!(located, "an error without a place: {issue}");
-        prop_assert!(issue.to_string().starts_with("config.ini:") || issue.to_string().starts_with("env "));
+        prop_assert!(
+            issue.to_string().starts_with("config.ini:") || issue.to_string().starts_with("env ")
+        );
     }
     Ok(())
 }
@@ -52,7 +54,11 @@ fn value() -> impl Strategy<Value = String> {
 fn line() -> impl Strategy<Value = String> {
     let known_key = (0..KEYS.len(), value(), any::<bool>()).prop_map(|(i, v, colon)| {
         let spec = &KEYS[i];
-        format!("{} {} {v}", spec.key.to_lowercase(), if colon { ':' } else { '=' })
+        format!(
+            "{} {} {v}",
+            spec.key.to_lowercase(),
+            if colon { ':' } else { '=' }
+        )
     });
     let header = (0..SECTIONS.len()).prop_map(|i| format!("[{}]", SECTIONS[i].to_uppercase()));
     prop_oneof![

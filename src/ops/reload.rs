@@ -175,7 +175,10 @@ mod tests {
         let model = config("[Default]\nGPT_MODEL = other\n");
         assert!(rebuilds(&base, &model));
         let output = config("[Default]\nOUTPUT_TOKENS = 100\n");
-        assert!(rebuilds(&base, &output), "providers put OUTPUT_TOKENS in each request");
+        assert!(
+            rebuilds(&base, &output),
+            "providers put OUTPUT_TOKENS in each request"
+        );
     }
 
     /// The kubelet's update of a mounted ConfigMap: a new versioned
