@@ -1,7 +1,7 @@
 //! Property tests: no input to the INI reader, the environment overrides or
 //! validation panics, and every error names the line (or the environment
 //! variable) it is about. Case counts are fixed so a run tries
-//! `BYTES_CASES + TEXT_CASES + ENV_CASES` inputs.
+//! `BYTES_CASES + TEXT_CASES + WELL_FORMED_CASES + ENV_CASES` inputs (3,500).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +12,8 @@ use super::schema::{KEYS, SECTIONS};
 use super::*;
 
 const BYTES_CASES: u32 = 1000;
-const TEXT_CASES: u32 = 1500;
+const TEXT_CASES: u32 = 1000;
+const WELL_FORMED_CASES: u32 = 1000;
 const ENV_CASES: u32 = 500;
 
 /// Every error names a file line, or the environment variable it came from.
@@ -49,17 +50,23 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// One line of an INI-shaped file: headers (known, odd or broken), known and
-/// unknown keys with probing values, comments, continuations and garbage.
-fn line() -> impl Strategy<Value = String> {
-    let known_key = (0..KEYS.len(), value(), any::<bool>()).prop_map(|(i, v, colon)| {
+/// A known key (any case, `=` or `:`) with a probing value.
+fn known_key_line() -> impl Strategy<Value = String> {
+    (0..KEYS.len(), value(), any::<bool>()).prop_map(|(i, v, colon)| {
         let spec = &KEYS[i];
+        let v = v.replace(['\n', '\r'], " ");
         format!(
             "{} {} {v}",
             spec.key.to_lowercase(),
             if colon { ':' } else { '=' }
         )
-    });
+    })
+}
+
+/// One line of an INI-shaped file: headers (known, odd or broken), known and
+/// unknown keys with probing values, comments, continuations and garbage.
+fn line() -> impl Strategy<Value = String> {
+    let known_key = known_key_line();
     let header = (0..SECTIONS.len()).prop_map(|i| format!("[{}]", SECTIONS[i].to_uppercase()));
     prop_oneof![
         3 => known_key,
@@ -90,6 +97,29 @@ proptest! {
         crlf in any::<bool>(),
     ) {
         let text = lines.join(if crlf { "\r\n" } else { "\n" });
+        assert_located(Config::parse(&text, Path::new("config.ini"), &HashMap::new()))?;
+    }
+}
+
+/// A syntactically valid file: every key under its own section's header,
+/// so validation (not the INI reader) sees every value.
+fn well_formed_file() -> impl Strategy<Value = String> {
+    proptest::collection::vec((0..KEYS.len(), value()), 0..30).prop_map(|keys| {
+        keys.into_iter()
+            .map(|(i, v)| {
+                let spec = &KEYS[i];
+                let v = v.replace(['\n', '\r'], " ");
+                format!("[{}]\n{} = {v}\n", spec.section, spec.key)
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: WELL_FORMED_CASES, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_values_in_a_well_formed_file_never_panic_and_errors_name_a_line(text in well_formed_file()) {
         assert_located(Config::parse(&text, Path::new("config.ini"), &HashMap::new()))?;
     }
 }
