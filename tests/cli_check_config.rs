@@ -183,9 +183,8 @@ fn a_non_utf8_secret_in_the_environment_exits_2_without_printing_it() {
         .unwrap();
     let stderr = assert_exit_2(&out);
     assert!(
-        stderr.contains(
-            "environment variable OPENAI_API_KEY ([Default] OPENAI_API_KEY) is not valid UTF-8"
-        ),
+        stderr
+            .contains("env OPENAI_API_KEY [Default] OPENAI_API_KEY: the value is not valid UTF-8"),
         "{stderr}"
     );
     assert!(

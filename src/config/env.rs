@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 
-use super::issue::{ConfigErrors, ConfigIssue};
+use super::issue::{ConfigErrors, ConfigIssue, Severity, ValueSource};
 use super::schema;
 
 /// `vars` as a map of the UTF-8 ones; a non-UTF-8 value of a known key is an error.
@@ -25,11 +25,15 @@ pub fn env_from_os(
             }
             Err(_) => {
                 if let Some(spec) = schema::find_env(&name) {
-                    issues.push(ConfigIssue::general(format!(
-                        "environment variable {name} ([{}] {}) is not valid UTF-8; \
-                         its value is not shown. Set it again as plain text",
-                        spec.section, spec.key
-                    )));
+                    issues.push(ConfigIssue {
+                        severity: Severity::Error,
+                        source: Some(ValueSource::Env { name }),
+                        key: Some((spec.section.to_string(), spec.key.to_string())),
+                        value: None,
+                        message: "the value is not valid UTF-8 (it is not shown); \
+                                  set the variable again as plain text"
+                            .to_string(),
+                    });
                 }
             }
         }
@@ -37,7 +41,7 @@ pub fn env_from_os(
     if issues.is_empty() {
         Ok(env)
     } else {
-        issues.sort_by(|a, b| a.message.cmp(&b.message));
+        issues.sort_by(|a, b| a.key.cmp(&b.key));
         Err(ConfigErrors(issues))
     }
 }
@@ -65,7 +69,7 @@ mod tests {
         let errors = env_from_os(vars).expect_err("invalid").to_string();
         assert!(
             errors.contains(
-                "environment variable OPENAI_API_KEY ([Default] OPENAI_API_KEY) is not valid UTF-8"
+                "env OPENAI_API_KEY [Default] OPENAI_API_KEY: the value is not valid UTF-8"
             ),
             "{errors}"
         );
@@ -84,12 +88,42 @@ mod tests {
         assert_eq!(env["RATE_LIMIT"], "4");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        /// Arbitrary names (known keys among them) with arbitrary bytes: no
+        /// panic, and an error never carries the value.
+        #[test]
+        fn arbitrary_variables_never_panic_or_show_a_value(
+            vars in proptest::collection::vec(
+                (proptest::prelude::prop_oneof![
+                    proptest::prelude::Just("OPENAI_API_KEY".to_string()),
+                    proptest::prelude::Just("MEMORY_TTL".to_string()),
+                    "[A-Z_]{1,12}",
+                ], proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)),
+                0..8,
+            )
+        ) {
+            let os_vars: Vec<(OsString, OsString)> = vars
+                .iter()
+                .map(|(name, value)| (os(name), bytes(value)))
+                .collect();
+            if let Err(errors) = env_from_os(os_vars) {
+                for issue in &errors.0 {
+                    proptest::prop_assert!(issue.value.is_none());
+                    let from_env = matches!(issue.source, Some(ValueSource::Env { .. }));
+                    proptest::prop_assert!(from_env);
+                }
+            }
+        }
+    }
+
     #[test]
     fn an_alias_counts_as_a_known_key() {
         let vars = [(os("DISCORD_API_BASE_URL"), bytes(b"http://\xff"))];
         let errors = env_from_os(vars).expect_err("invalid").to_string();
         assert!(
-            errors.contains("DISCORD_API_BASE_URL ([Discord] API_BASE_URL)"),
+            errors.contains("env DISCORD_API_BASE_URL [Discord] API_BASE_URL"),
             "{errors}"
         );
     }
