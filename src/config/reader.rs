@@ -11,7 +11,7 @@ use super::issue::{ConfigIssue, Severity, ValueSource};
 use super::parse::{
     parse_bool, parse_duration, parse_host, parse_http_url, parse_ids, parse_uint, split_list,
 };
-use super::redact::shown_value;
+use super::redact::shown_in_error;
 use super::schema::closest;
 use super::spec::{KeySpec, Kind, format_duration};
 use crate::secret::Secret;
@@ -76,7 +76,7 @@ impl Reader {
         }
         self.issues.push(ConfigIssue {
             severity: Severity::Error,
-            value: Some(shown_value(spec, &resolved.value)),
+            value: Some(shown_in_error(spec, &resolved.value)),
             source: Some(resolved.source),
             key: Some((spec.section.to_string(), spec.key.to_string())),
             message,

@@ -12,7 +12,7 @@ use super::spec::KeySpec;
 /// What a redacted part is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
-/// Longest value shown in an error or by `check-config`, in characters.
+/// Longest value shown in an error, in characters.
 const SHOWN_CHARS: usize = 200;
 
 static SECRET_SHAPES: LazyLock<[(Regex, &'static str); 3]> = LazyLock::new(|| {
@@ -69,7 +69,7 @@ pub fn redact_url_credentials(value: &str) -> Cow<'_, str> {
 }
 
 /// `value` of `spec` as it may be printed: secrets and secret-shaped values
-/// hidden, URL passwords redacted, long values cut.
+/// hidden, URL passwords redacted.
 pub fn shown_value(spec: &KeySpec, value: &str) -> String {
     if spec.secret {
         return if value.trim().is_empty() {
@@ -81,10 +81,15 @@ pub fn shown_value(spec: &KeySpec, value: &str) -> String {
     if let Some(what) = secret_shape(value) {
         return format!("[redacted: looks like {what}]");
     }
-    let value = redact_url_credentials(value);
+    redact_url_credentials(value).into_owned()
+}
+
+/// [`shown_value`] cut to a length that fits an error message.
+pub fn shown_in_error(spec: &KeySpec, value: &str) -> String {
+    let value = shown_value(spec, value);
     match value.char_indices().nth(SHOWN_CHARS) {
         Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.into_owned(),
+        None => value,
     }
 }
 
@@ -141,9 +146,8 @@ mod tests {
     fn a_secret_shaped_value_in_a_plain_key_is_not_shown() {
         let shown = shown_value(&TEXT, "sk-proj-abcdefghijklmnop1234");
         assert_eq!(shown, "[redacted: looks like an OpenAI API key]");
-        assert_eq!(
-            shown_value(&TEXT, "x".repeat(300).as_str()).chars().count(),
-            201
-        );
+        let long = "x".repeat(300);
+        assert_eq!(shown_value(&TEXT, &long), long);
+        assert_eq!(shown_in_error(&TEXT, &long).chars().count(), 201);
     }
 }
