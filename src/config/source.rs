@@ -3,11 +3,15 @@
 //! carries its origin in `config::Value::origin` (`config.ini:42`,
 //! `env OPENAI_RPM`, `default`), which becomes a [`ValueSource`].
 //!
-//! Two custom sources feed it, because the crate's own ones lose what duet
-//! needs: its INI format keeps no line numbers and no case-insensitivity, and
-//! its `Environment` source puts `OPENAI_RPM` at the root instead of under
-//! `[ConnectionPool]` and names no variable in the origin (both shown by
-//! tests below).
+//! Custom sources feed it, because the crate's own ones lose what duet
+//! needs. Its INI format (the `ini` feature, left off) gives every value the
+//! file name as origin with no line, keeps names case-sensitive and lets a
+//! repeated key win silently (`src/file/format/ini.rs` in config 0.15). Its
+//! `Environment` source puts `OPENAI_RPM` at the root instead of under
+//! `[ConnectionPool]`, so it never overrides the file, names no variable in
+//! the origin (a test below shows both), and on a non-UTF-8 value returns an
+//! error that prints the value, which may be a secret: the environment is
+//! read by `env.rs` instead.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
