@@ -8,7 +8,13 @@ use duet::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let env = cli::process_env();
+    let env = match cli::process_env() {
+        Ok(env) => env,
+        Err(errors) => {
+            cli::report(&errors);
+            return ExitCode::from(2);
+        }
+    };
     match &cli.command {
         Some(Command::CheckConfig) => cli::check_config(&cli, &env),
         Some(Command::Ask(args)) => cli::ask(&cli, args, &env),

@@ -232,3 +232,44 @@ async fn a_kubernetes_configmap_update_is_reloaded() {
     let (_, health) = duet.health_json().await;
     assert_eq!(openai_pool(&health)["total"], 3);
 }
+
+/// Issue 11: values too large for a duration used to panic inside the
+/// reloader, after which no reload was applied and SIGTERM was ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflowing_durations_are_rejected_on_reload_and_the_bot_still_reloads_and_stops() {
+    let mock = MockLlm::start().await;
+    let discord = FakeDiscord::start().await;
+    let file = ConfigFile::new(&ini("1", 100));
+    let env = run_env(&discord, &mock, file.dir.path());
+    let mut duet = DuetProcess::start(&env, Some(&file.path), file.dir.path()).await;
+
+    for (bad, line) in [
+        (
+            "[Memory]\nMEMORY_TTL = 18446744073709551616\n",
+            "config.ini:2 [Memory] MEMORY_TTL",
+        ),
+        (
+            "[ConnectionPool]\nOPENAI_READ_TIMEOUT = 213503982334602d\n",
+            "config.ini:2 [ConnectionPool] OPENAI_READ_TIMEOUT",
+        ),
+    ] {
+        let mark = duet.log_mark();
+        file.write(bad);
+        let (rejected, _) = duet.wait_for_log(mark, "config reload rejected").await;
+        duet.wait_for_log(rejected, line).await;
+    }
+
+    let mark = duet.log_mark();
+    file.write(&ini("3", 100));
+    duet.wait_for_log(mark, "configuration reloaded").await;
+    let (_, health) = duet.health_json().await;
+    assert_eq!(
+        openai_pool(&health)["total"],
+        3,
+        "a valid edit still applies"
+    );
+
+    duet.signal(libc::SIGTERM);
+    let status = duet.wait_for_exit().await;
+    assert_eq!(status.code(), Some(0), "SIGTERM still stops the bot");
+}

@@ -69,7 +69,7 @@ impl ChatService {
             Some(budget.saturating_sub(used))
         };
         StatusReport {
-            mode: config.mode().map_or("none", |m| m.as_str()).to_string(),
+            mode: config.effective_mode().to_string(),
             providers,
             rate_limit_remaining: live.limiter.remaining(user_id),
             rate_limit: live.limiter.limit(),

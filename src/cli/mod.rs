@@ -59,9 +59,11 @@ pub struct ChatArgs {
     pub verbose: bool,
 }
 
-/// The process environment as a map (configuration reads it, tests inject their own).
-pub fn process_env() -> HashMap<String, String> {
-    std::env::vars().collect()
+/// The process environment as a map (configuration reads it, tests inject
+/// their own). Read with `vars_os`: a known key whose value is not UTF-8 is
+/// an error naming the variable; other such variables are left out.
+pub fn process_env() -> Result<HashMap<String, String>, ConfigErrors> {
+    crate::config::env_from_os(std::env::vars_os())
 }
 
 /// Loads the configuration, printing every problem; `None` means exit 2.

@@ -15,9 +15,7 @@ use crate::chat::ChatService;
 use crate::config::Config;
 use crate::discord::{self, DiscordStatus};
 use crate::logging::LogFile;
-use crate::ops::{
-    HealthServer, HealthState, Reloader, effective_mode, install_metrics, spawn_signal_loop,
-};
+use crate::ops::{HealthServer, HealthState, Reloader, install_metrics, spawn_signal_loop};
 use crate::shutdown::Shutdown;
 
 pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
@@ -57,7 +55,7 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
         return ExitCode::from(2);
     }
 
-    info!(mode = effective_mode(&config), "duet is starting");
+    info!(mode = config.effective_mode(), "duet is starting");
     let conversations: Arc<ChatService> = Arc::new(app.service.clone());
     let result = discord::run(
         app.subscribe(),

@@ -60,6 +60,25 @@ impl ConfigIssue {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// The file line the problem is on, when it comes from the file.
+    pub fn line(&self) -> Option<usize> {
+        match &self.source {
+            Some(ValueSource::File { line, .. }) => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// A problem with no single place, such as a file that cannot be read.
+    pub fn general(message: String) -> Self {
+        Self {
+            severity: Severity::Error,
+            source: None,
+            key: None,
+            value: None,
+            message,
+        }
+    }
 }
 
 impl fmt::Display for ConfigIssue {

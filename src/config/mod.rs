@@ -1,22 +1,60 @@
 //! Configuration: one INI file (compatible with the older Python bot's keys),
 //! overridden per key by environment variables of the same name, turned into
 //! a typed [`Config`] that remembers where every value came from.
+//!
+//! Each key is declared once, as a spec in the file of its section
+//! (`discord.rs`, `providers.rs`, `pool.rs`, …) with its default, range and
+//! reload class; `schema.rs` gathers them; `source.rs` layers defaults, file
+//! and environment on the `config` crate; `reader.rs` checks and converts.
 
+mod diff;
+mod discord;
+pub mod docs;
+mod env;
+mod file;
+mod health;
 mod ini;
 mod issue;
+mod limits;
+mod logging;
+mod memory;
+mod orchestrator;
+mod parse;
+mod pool;
+mod providers;
 mod reader;
+mod redact;
 mod report;
+mod routing;
 pub mod schema;
-mod sections;
+mod source;
+mod spec;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+pub use diff::ReloadDiff;
+pub use discord::{ActivityKind, DiscordConfig, Presence};
+pub use env::env_from_os;
+pub use file::MAX_CONFIG_BYTES;
+pub use health::HealthConfig;
 pub use ini::{IniEntry, IniFile};
 pub use issue::{ConfigErrors, ConfigIssue, Severity, ValueSource};
-pub use reader::{Resolved, ResolvedValues, parse_bool, parse_duration};
+pub use limits::LimitsConfig;
+pub use logging::{LogFormat, LoggingConfig};
+pub use memory::{MemoryBackend, MemoryConfig, MemoryScope};
+pub use orchestrator::OrchestratorConfig;
+pub use parse::{parse_bool, parse_duration};
+pub use pool::{Http2Mode, PoolConfig};
+pub use providers::{
+    OpenAiConfig, PerplexityApi, PerplexityConfig, PromptConfig, TokenLimitField, is_local_url,
+};
+pub use reader::{Resolved, ResolvedValues};
+pub use redact::redact_url_credentials;
 pub use report::render_effective;
-pub use sections::*;
+pub use routing::{RoutingConfig, RoutingMode};
+pub use spec::{KeySpec, Kind, ReloadClass};
 
 use reader::Reader;
 
@@ -51,13 +89,14 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Every key's raw value and source, for `check-config` and reload diffs.
     pub resolved: ResolvedValues,
-    /// Unknown keys and sections (not fatal).
+    /// Unknown keys and sections, secret-shaped values in plain keys (not fatal).
     pub warnings: Vec<ConfigIssue>,
 }
 
 impl Config {
     /// Loads `path` (or `./config.ini` when `path` is `None` and it exists)
-    /// with `env` overriding the file. A given path that does not exist is an error.
+    /// with `env` overriding the file. A given path that does not exist is an
+    /// error, and so is anything but a regular file of at most 1 MiB.
     pub fn load(
         path: Option<&Path>,
         env: &HashMap<String, String>,
@@ -69,16 +108,18 @@ impl Config {
         let Some(path) = path else {
             return Config::build(None, env);
         };
-        let text = std::fs::read_to_string(&path).map_err(|error| {
-            ConfigErrors(vec![ConfigIssue {
-                severity: Severity::Error,
-                source: None,
-                key: None,
-                value: None,
-                message: format!("cannot read config file {}: {error}", path.display()),
-            }])
-        })?;
-        Config::parse(&text, &path, env)
+        let bytes = file::read_config_file(&path)?;
+        Config::parse_bytes(&bytes, &path, env)
+    }
+
+    /// Parses file content that may not even be text, as if read from `path`.
+    pub fn parse_bytes(
+        bytes: &[u8],
+        path: &Path,
+        env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigErrors> {
+        let text = file::decode(bytes, path)?;
+        Config::parse(text, path, env)
     }
 
     /// Parses INI `text` as if read from `path`.
@@ -88,7 +129,7 @@ impl Config {
         env: &HashMap<String, String>,
     ) -> Result<Config, ConfigErrors> {
         let file = IniFile::parse(text, path).map_err(ConfigErrors)?;
-        Config::build(Some(&file), env)
+        Config::build(Some(file), env)
     }
 
     /// Defaults and environment only.
@@ -96,52 +137,49 @@ impl Config {
         Config::build(None, env)
     }
 
-    fn build(
-        file: Option<&IniFile>,
-        env: &HashMap<String, String>,
-    ) -> Result<Config, ConfigErrors> {
-        let mut r = Reader::new(file, env);
-        let config = Config {
-            discord: DiscordConfig::read(&mut r),
-            openai: OpenAiConfig::read(&mut r),
-            perplexity: PerplexityConfig::read(&mut r),
-            prompt: PromptConfig::read(&mut r),
-            limits: LimitsConfig::read(&mut r),
-            orchestrator: OrchestratorConfig::read(&mut r),
-            memory: MemoryConfig::read(&mut r),
-            routing: RoutingConfig::read(&mut r),
-            logging: LoggingConfig::read(&mut r),
-            health: HealthConfig::read(&mut r),
-            tls_ca_file: r
-                .opt_string("ConnectionPool", "TLS_CA_FILE")
-                .map(PathBuf::from),
-            file: file.map(|f| f.path.clone()),
-            resolved: r.values.clone(),
-            warnings: Vec::new(),
-        };
-        if let Some(ca) = config.tls_ca_file.as_ref().filter(|ca| !ca.exists()) {
-            r.error(
-                "ConnectionPool",
-                "TLS_CA_FILE",
-                format!("file {} does not exist", ca.display()),
-            );
+    fn build(file: Option<IniFile>, env: &HashMap<String, String>) -> Result<Config, ConfigErrors> {
+        let file = file.map(Arc::new);
+        let values = source::layer(file.clone(), env)?;
+        let mut r = Reader::new(values);
+        let config = Config::read(&mut r, file.as_ref().map(|f| f.path.clone()));
+        let mut issues = r.issues;
+        if let Some(file) = &file {
+            issues.extend(report::unknown_names(file));
         }
-        if config.prompt.output_tokens >= config.prompt.context_window {
-            r.error(
-                "Default",
-                "OUTPUT_TOKENS",
-                format!(
-                    "must be smaller than CONTEXT_WINDOW ({}) so the prompt has room",
-                    config.prompt.context_window
-                ),
-            );
-        }
+        issues.extend(report::secret_shaped_values(&config.resolved));
         let (errors, warnings): (Vec<_>, Vec<_>) =
-            r.issues.into_iter().partition(ConfigIssue::is_error);
+            issues.into_iter().partition(ConfigIssue::is_error);
         if !errors.is_empty() {
             return Err(ConfigErrors(errors.into_iter().chain(warnings).collect()));
         }
         Ok(Config { warnings, ..config })
+    }
+
+    /// Every section through its keys' specs.
+    fn read(r: &mut Reader, file: Option<PathBuf>) -> Config {
+        let config = Config {
+            discord: DiscordConfig::read(r),
+            openai: OpenAiConfig::read(r),
+            perplexity: PerplexityConfig::read(r),
+            prompt: PromptConfig::read(r),
+            limits: LimitsConfig::read(r),
+            orchestrator: OrchestratorConfig::read(r),
+            memory: MemoryConfig::read(r),
+            routing: RoutingConfig::read(r),
+            logging: LoggingConfig::read(r),
+            health: HealthConfig::read(r),
+            tls_ca_file: r.opt_path(&pool::TLS_CA_FILE),
+            file,
+            resolved: r.values.clone(),
+            warnings: Vec::new(),
+        };
+        if let Some(ca) = config.tls_ca_file.as_ref().filter(|ca| !ca.is_file()) {
+            r.error(
+                &pool::TLS_CA_FILE,
+                format!("file {} does not exist", ca.display()),
+            );
+        }
+        config
     }
 
     /// Checks the values a command cannot start without, saying where to put them.
@@ -166,16 +204,7 @@ impl Config {
             return Ok(());
         }
         Err(ConfigErrors(
-            missing
-                .into_iter()
-                .map(|message| ConfigIssue {
-                    severity: Severity::Error,
-                    source: None,
-                    key: None,
-                    value: None,
-                    message,
-                })
-                .collect(),
+            missing.into_iter().map(ConfigIssue::general).collect(),
         ))
     }
 
@@ -186,6 +215,16 @@ impl Config {
             (true, false) => Some(Mode::OpenAiOnly),
             (false, true) => Some(Mode::PerplexityOnly),
             (false, false) => None,
+        }
+    }
+
+    /// Which providers answer: those configured, narrowed by `[Routing] MODE`.
+    pub fn effective_mode(&self) -> &'static str {
+        match (self.mode(), self.routing.mode) {
+            (None, _) => "none",
+            (Some(Mode::Hybrid), RoutingMode::OpenAi) => Mode::OpenAiOnly.as_str(),
+            (Some(Mode::Hybrid), RoutingMode::Perplexity) => Mode::PerplexityOnly.as_str(),
+            (Some(mode), _) => mode.as_str(),
         }
     }
 }
@@ -211,3 +250,7 @@ impl Mode {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bad_days;
+#[cfg(test)]
+mod tests_fuzz;

@@ -1,13 +1,19 @@
-//! Resolves each key (environment > file > default) and converts it to a
-//! typed value, collecting every problem instead of stopping at the first.
+//! Converts each key's resolved raw value into its typed value through the
+//! key's spec (its kind and range live there), collecting every problem
+//! instead of stopping at the first. A bad value records an error and yields
+//! the default, so reading goes on and reports everything at once.
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::RangeInclusive;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ini::IniFile;
 use super::issue::{ConfigIssue, Severity, ValueSource};
-use super::schema::{self, KeySpec};
+use super::parse::{
+    parse_bool, parse_duration, parse_host, parse_http_url, parse_ids, parse_uint, split_list,
+};
+use super::redact::shown_in_error;
+use super::schema::closest;
+use super::spec::{KeySpec, Kind, format_duration};
 use crate::secret::Secret;
 
 /// A key's effective raw value and where it came from.
@@ -23,321 +29,214 @@ pub type ResolvedValues = BTreeMap<(&'static str, &'static str), Resolved>;
 pub(super) struct Reader {
     pub values: ResolvedValues,
     pub issues: Vec<ConfigIssue>,
+    /// Every key a section read, so a test can check none is forgotten.
+    pub read: BTreeSet<(&'static str, &'static str)>,
 }
 
 impl Reader {
-    pub fn new(file: Option<&IniFile>, env: &HashMap<String, String>) -> Self {
-        let mut reader = Reader {
-            values: BTreeMap::new(),
+    pub fn new(values: ResolvedValues) -> Self {
+        Reader {
+            values,
             issues: Vec::new(),
-        };
-        for spec in schema::KEYS {
-            reader
-                .values
-                .insert((spec.section, spec.key), resolve(spec, file, env));
-        }
-        if let Some(file) = file {
-            reader.warn_unknown(file);
-        }
-        reader
-    }
-
-    fn warn_unknown(&mut self, file: &IniFile) {
-        for (section, line) in &file.sections {
-            if schema::canonical_section(section).is_none() {
-                self.issues.push(ConfigIssue {
-                    severity: Severity::Warning,
-                    source: Some(ValueSource::File {
-                        path: file.path.clone(),
-                        line: *line,
-                    }),
-                    key: None,
-                    value: None,
-                    message: format!("unknown section [{section}] is ignored"),
-                });
-            }
-        }
-        for entry in &file.entries {
-            if schema::canonical_section(&entry.section).is_none()
-                || schema::find(&entry.section, &entry.key).is_some()
-            {
-                continue;
-            }
-            let message = match schema::suggest(&entry.key) {
-                Some(spec) => format!(
-                    "unknown key is ignored; did you mean [{}] {}?",
-                    spec.section, spec.key
-                ),
-                None => "unknown key is ignored".to_string(),
-            };
-            self.issues.push(ConfigIssue {
-                severity: Severity::Warning,
-                source: Some(ValueSource::File {
-                    path: file.path.clone(),
-                    line: entry.line,
-                }),
-                key: Some((entry.section.clone(), entry.key.clone())),
-                value: None,
-                message,
-            });
+            read: BTreeSet::new(),
         }
     }
 
-    fn raw(&self, section: &'static str, key: &'static str) -> &Resolved {
+    fn raw(&mut self, spec: &'static KeySpec) -> Resolved {
+        self.read.insert((spec.section, spec.key));
         self.values
-            .get(&(section, key))
-            .unwrap_or_else(|| panic!("[{section}] {key} is not in the schema"))
+            .get(&(spec.section, spec.key))
+            .cloned()
+            .unwrap_or_else(|| Resolved {
+                value: spec.default.to_string(),
+                source: ValueSource::Default,
+            })
     }
 
-    /// Records a bad value and returns the parsed default instead.
-    fn invalid<T>(
-        &mut self,
-        section: &'static str,
-        key: &'static str,
-        expected: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> T {
-        let resolved = self.raw(section, key).clone();
-        let spec = schema::find(section, key).expect("schema key");
+    /// Records a problem with `spec` at the place its value came from.
+    pub fn error(&mut self, spec: &'static KeySpec, message: String) {
+        let resolved = self.raw(spec);
         self.issues.push(ConfigIssue {
             severity: Severity::Error,
             source: Some(resolved.source),
-            key: Some((section.to_string(), key.to_string())),
-            value: Some(if spec.secret {
-                "[redacted]".to_string()
-            } else {
-                resolved.value
-            }),
-            message: format!("expected {expected}"),
-        });
-        parse(spec.default).expect("schema defaults parse")
-    }
-
-    fn typed<T>(
-        &mut self,
-        section: &'static str,
-        key: &'static str,
-        expected: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> T {
-        match parse(self.raw(section, key).value.trim()) {
-            Some(value) => value,
-            None => self.invalid(section, key, expected, parse),
-        }
-    }
-
-    /// Records a problem that spans a key but is not about its syntax.
-    pub fn error(&mut self, section: &'static str, key: &'static str, message: String) {
-        let resolved = self.raw(section, key).clone();
-        self.issues.push(ConfigIssue {
-            severity: Severity::Error,
-            source: Some(resolved.source),
-            key: Some((section.to_string(), key.to_string())),
+            key: Some((spec.section.to_string(), spec.key.to_string())),
             value: None,
             message,
         });
     }
 
-    pub fn string(&mut self, section: &'static str, key: &'static str) -> String {
-        self.raw(section, key).value.clone()
+    /// Records a value `spec` does not accept.
+    fn reject(&mut self, spec: &'static KeySpec, resolved: Resolved) {
+        let mut message = format!("expected {}", expected(spec.kind));
+        if let Kind::Choice(names) | Kind::OptChoice(names) = spec.kind {
+            let wanted = resolved.value.trim().to_ascii_lowercase();
+            if let Some(name) = closest(&wanted, names.iter().map(|n| (*n, *n))) {
+                message.push_str(&format!("; did you mean {name}?"));
+            }
+        }
+        self.issues.push(ConfigIssue {
+            severity: Severity::Error,
+            value: Some(shown_in_error(spec, &resolved.value)),
+            source: Some(resolved.source),
+            key: Some((spec.section.to_string(), spec.key.to_string())),
+            message,
+        });
     }
 
-    pub fn opt_string(&mut self, section: &'static str, key: &'static str) -> Option<String> {
-        Some(self.raw(section, key).value.trim().to_string()).filter(|v| !v.is_empty())
-    }
-
-    pub fn secret(&mut self, section: &'static str, key: &'static str) -> Option<Secret> {
-        self.opt_string(section, key).map(Secret::new)
-    }
-
-    pub fn uint(
+    /// `parse`d value of `spec`, or `fallback` after recording the problem.
+    fn typed<T>(
         &mut self,
-        section: &'static str,
-        key: &'static str,
-        range: RangeInclusive<u64>,
-    ) -> u64 {
-        let expected = format!("a whole number from {} to {}", range.start(), range.end());
-        self.typed(section, key, &expected, |v| {
-            v.parse::<u64>().ok().filter(|n| range.contains(n))
-        })
-    }
-
-    pub fn boolean(&mut self, section: &'static str, key: &'static str) -> bool {
-        self.typed(
-            section,
-            key,
-            "true or false (also yes/no, on/off, 1/0)",
-            parse_bool,
-        )
-    }
-
-    /// A duration: plain seconds (`90`, `0.5`) or with a unit (`250ms`, `5s`, `10m`, `2h`, `7d`).
-    pub fn duration(
-        &mut self,
-        section: &'static str,
-        key: &'static str,
-        max: Duration,
-    ) -> Duration {
-        let expected = format!(
-            "a duration such as 30, 0.5, 250ms, 10m, 2h or 7d, at most {}s",
-            max.as_secs()
-        );
-        self.typed(section, key, &expected, |v| {
-            parse_duration(v).filter(|d| *d <= max)
-        })
-    }
-
-    pub fn choice<T: Copy>(
-        &mut self,
-        section: &'static str,
-        key: &'static str,
-        options: &[(&str, T)],
+        spec: &'static KeySpec,
+        parse: impl Fn(&str) -> Option<T>,
+        fallback: impl FnOnce() -> T,
     ) -> T {
-        let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
-        let expected = format!("one of {}", names.join(", "));
-        self.typed(section, key, &expected, |v| {
-            options
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(v))
-                .map(|(_, t)| *t)
-        })
-    }
-
-    pub fn list(&mut self, section: &'static str, key: &'static str) -> Vec<String> {
-        split_list(&self.raw(section, key).value)
-    }
-
-    pub fn ids(&mut self, section: &'static str, key: &'static str) -> Vec<u64> {
-        self.typed(section, key, "comma-separated Discord ids (numbers)", |v| {
-            split_list(v)
-                .iter()
-                .map(|id| id.parse::<u64>().ok())
-                .collect()
-        })
-    }
-
-    pub fn url(&mut self, section: &'static str, key: &'static str) -> url::Url {
-        self.typed(section, key, "an http:// or https:// URL", parse_http_url)
-    }
-
-    pub fn opt_url(&mut self, section: &'static str, key: &'static str) -> Option<url::Url> {
-        let value = self.opt_string(section, key)?;
-        match parse_http_url(&value) {
-            Some(url) => Some(url),
+        let resolved = self.raw(spec);
+        match parse(&resolved.value) {
+            Some(value) => value,
             None => {
-                self.invalid(
-                    section,
-                    key,
-                    "an http:// or https:// URL, or nothing",
-                    |_| Some(()),
-                );
-                None
+                self.reject(spec, resolved);
+                fallback()
             }
         }
     }
-}
 
-fn resolve(spec: &KeySpec, file: Option<&IniFile>, env: &HashMap<String, String>) -> Resolved {
-    let env_names = std::iter::once(spec.key).chain(spec.env_aliases.iter().copied());
-    for name in env_names {
-        if let Some(value) = env.get(name) {
-            return Resolved {
-                value: value.clone(),
-                source: ValueSource::Env {
-                    name: name.to_string(),
-                },
-            };
-        }
+    /// The value as written (multi-line values keep their line breaks).
+    pub fn text(&mut self, spec: &'static KeySpec) -> String {
+        self.raw(spec).value
     }
-    if let Some(entry) = file.and_then(|f| f.get(spec.section, spec.key)) {
-        return Resolved {
-            value: entry.value.clone(),
-            source: ValueSource::File {
-                path: file.expect("entry came from a file").path.clone(),
-                line: entry.line,
-            },
+
+    /// The trimmed value, `None` when empty.
+    pub fn opt_text(&mut self, spec: &'static KeySpec) -> Option<String> {
+        Some(self.raw(spec).value.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    pub fn secret(&mut self, spec: &'static KeySpec) -> Option<Secret> {
+        self.opt_text(spec).map(Secret::new)
+    }
+
+    pub fn uint(&mut self, spec: &'static KeySpec) -> u64 {
+        // A key of another kind gets an empty range, so its default fails loudly in tests.
+        let (min, max) = match spec.kind {
+            Kind::Uint { min, max } => (min, max),
+            _ => (1, 0),
         };
+        let in_range = |v: &str| parse_uint(v).filter(|n| (min..=max).contains(n));
+        self.typed(spec, in_range, || parse_uint(spec.default).unwrap_or(min))
     }
-    Resolved {
-        value: spec.default.to_string(),
-        source: ValueSource::Default,
+
+    pub fn boolean(&mut self, spec: &'static KeySpec) -> bool {
+        self.typed(spec, parse_bool, || {
+            parse_bool(spec.default).unwrap_or(false)
+        })
+    }
+
+    pub fn duration(&mut self, spec: &'static KeySpec) -> Duration {
+        let (min, max) = match spec.kind {
+            Kind::Duration { min, max } => (min, max),
+            _ => (Duration::MAX, Duration::ZERO),
+        };
+        let in_range = |v: &str| parse_duration(v).filter(|d| (min..=max).contains(d));
+        self.typed(spec, in_range, || {
+            parse_duration(spec.default).unwrap_or(min)
+        })
+    }
+
+    /// One of `table`'s names (case-insensitive) mapped to its value.
+    pub fn choice<T: Copy, const N: usize>(
+        &mut self,
+        spec: &'static KeySpec,
+        table: &[(&str, T); N],
+    ) -> T {
+        const { assert!(N > 0, "a choice table has entries") };
+        let find = |v: &str| {
+            let v = v.trim();
+            table
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(v))
+                .map(|(_, t)| *t)
+        };
+        let fallback = find(spec.default).unwrap_or(table[0].1);
+        self.typed(spec, find, || fallback)
+    }
+
+    /// Empty, or one of the spec's names in its canonical spelling.
+    pub fn opt_choice(&mut self, spec: &'static KeySpec) -> Option<String> {
+        let names = match spec.kind {
+            Kind::OptChoice(names) => names,
+            _ => &[],
+        };
+        let find = |v: &str| {
+            let v = v.trim();
+            if v.is_empty() {
+                return Some(None);
+            }
+            names
+                .iter()
+                .find(|name| name.eq_ignore_ascii_case(v))
+                .map(|name| Some(name.to_string()))
+        };
+        self.typed(spec, find, || None)
+    }
+
+    pub fn list(&mut self, spec: &'static KeySpec) -> Vec<String> {
+        split_list(&self.raw(spec).value)
+    }
+
+    pub fn ids(&mut self, spec: &'static KeySpec) -> Vec<u64> {
+        self.typed(spec, parse_ids, Vec::new)
+    }
+
+    pub fn url(&mut self, spec: &'static KeySpec) -> url::Url {
+        self.typed(spec, parse_http_url, || {
+            parse_http_url(spec.default).unwrap_or_else(placeholder_url)
+        })
+    }
+
+    pub fn opt_url(&mut self, spec: &'static KeySpec) -> Option<url::Url> {
+        let parse = |v: &str| match v.trim() {
+            "" => Some(None),
+            v => parse_http_url(v).map(Some),
+        };
+        self.typed(spec, parse, || None)
+    }
+
+    pub fn path(&mut self, spec: &'static KeySpec) -> PathBuf {
+        let parse = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(PathBuf::from);
+        self.typed(spec, parse, || PathBuf::from(spec.default))
+    }
+
+    pub fn opt_path(&mut self, spec: &'static KeySpec) -> Option<PathBuf> {
+        self.opt_text(spec).map(PathBuf::from)
+    }
+
+    pub fn host(&mut self, spec: &'static KeySpec) -> String {
+        self.typed(spec, parse_host, || spec.default.to_string())
     }
 }
 
-pub fn parse_bool(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
-    }
+/// A syntactically valid URL, used only while the configuration is being
+/// rejected anyway (a bad URL has been recorded as an error).
+fn placeholder_url() -> url::Url {
+    url::Url::parse("http://invalid.invalid/").expect("a constant URL parses")
 }
 
-pub fn parse_duration(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    let split = value
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    let seconds = match unit.trim() {
-        "" | "s" => number,
-        "ms" => number / 1000.0,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        "d" => number * 86_400.0,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(seconds))
-}
-
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn parse_http_url(value: &str) -> Option<url::Url> {
-    url::Url::parse(value.trim())
-        .ok()
-        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_accept_plain_seconds_and_units() {
-        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("0.25"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
-        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(7 * 86_400)));
-        assert_eq!(parse_duration("-1"), None);
-        assert_eq!(parse_duration("soon"), None);
-    }
-
-    #[test]
-    fn booleans_accept_the_usual_spellings() {
-        for yes in ["true", "YES", "on", "1"] {
-            assert_eq!(parse_bool(yes), Some(true));
-        }
-        for no in ["False", "no", "OFF", "0"] {
-            assert_eq!(parse_bool(no), Some(false));
-        }
-        assert_eq!(parse_bool("maybe"), None);
-    }
-
-    #[test]
-    fn lists_trim_spaces_and_skip_empty_items() {
-        assert_eq!(split_list(" general , bots,, "), vec!["general", "bots"]);
-        assert!(split_list("").is_empty());
+/// What a key of `kind` accepts, for "expected …" messages.
+pub fn expected(kind: Kind) -> String {
+    match kind {
+        Kind::Uint { min, max } => format!("a whole number from {min} to {max}"),
+        Kind::Bool => "true or false (also yes/no, on/off, 1/0)".into(),
+        Kind::Duration { min, max } => format!(
+            "a duration (30, 0.5, 250ms, 10m, 2h or 7d) from {} to {}",
+            format_duration(min),
+            format_duration(max)
+        ),
+        Kind::Choice(names) => format!("one of {}", names.join(", ")),
+        Kind::OptChoice(names) => format!("nothing, or one of {}", names.join(", ")),
+        Kind::Ids => "comma-separated Discord ids (numbers)".into(),
+        Kind::Url => "an http:// or https:// URL".into(),
+        Kind::OptUrl => "an http:// or https:// URL, or nothing".into(),
+        Kind::Path => "a file path".into(),
+        Kind::Host => "an IP address or localhost".into(),
+        Kind::Text | Kind::Secret | Kind::List | Kind::OptPath => kind.describe(),
     }
 }

@@ -1,29 +1,29 @@
-//! The effective configuration as INI text, for `duet check-config`, and the
-//! one-line diff logged when a reload changes something.
+//! What loading tells the operator besides errors: the effective
+//! configuration for `duet check-config`, warnings for unknown names (linear
+//! in the file's size, listed up to a limit) and for values shaped like a
+//! credential in a key that is not secret (never printing them).
 
 use std::fmt::Write;
 
-use super::schema::{KEYS, SECTIONS};
-use super::{Config, ValueSource};
+use super::Config;
+use super::ini::{IniFile, LISTED_PROBLEMS, cap};
+use super::issue::{ConfigIssue, Severity, ValueSource};
+use super::reader::ResolvedValues;
+use super::redact::{secret_shape, shown_value};
+use super::schema::{self, KEYS, SECTIONS};
 
 /// Every key in schema order with its effective value and a `# source`
-/// comment; secrets print as `[redacted]` (or `[not set]`).
+/// comment; secrets print as `[redacted]` (or nothing when unset), URL
+/// passwords and secret-shaped values are redacted too.
 pub fn render_effective(config: &Config) -> String {
     let mut out = String::new();
     for section in SECTIONS {
         let _ = writeln!(out, "[{section}]");
         for spec in KEYS.iter().filter(|k| k.section == *section) {
-            let resolved = &config.resolved[&(spec.section, spec.key)];
-            let value = if spec.secret {
-                if resolved.value.trim().is_empty() {
-                    ""
-                } else {
-                    "[redacted]"
-                }
-                .to_string()
-            } else {
-                resolved.value.replace('\n', "\\n")
+            let Some(resolved) = config.resolved.get(&(spec.section, spec.key)) else {
+                continue;
             };
+            let value = shown_value(spec, &resolved.value).replace('\n', "\\n");
             let source = match &resolved.source {
                 ValueSource::Default => "default".to_string(),
                 ValueSource::File { path, line } => format!("{}:{line}", path.display()),
@@ -37,20 +37,98 @@ pub fn render_effective(config: &Config) -> String {
     out
 }
 
+fn warning(source: ValueSource, key: Option<(String, String)>, message: String) -> ConfigIssue {
+    ConfigIssue {
+        severity: Severity::Warning,
+        source: Some(source),
+        key,
+        value: None,
+        message,
+    }
+}
+
+/// Warnings for unknown sections and for unknown keys in known sections,
+/// with a suggestion for the first few.
+pub fn unknown_names(file: &IniFile) -> Vec<ConfigIssue> {
+    let at = |line| ValueSource::File {
+        path: file.path.clone(),
+        line,
+    };
+    let mut issues: Vec<ConfigIssue> = file
+        .sections
+        .iter()
+        .filter(|(section, _)| schema::canonical_section(section).is_none())
+        .map(|(section, line)| {
+            warning(
+                at(*line),
+                None,
+                format!("unknown section [{section}] is ignored"),
+            )
+        })
+        .collect();
+    let unknown_keys = file.entries.iter().filter(|entry| {
+        schema::canonical_section(&entry.section).is_some()
+            && schema::find(&entry.section, &entry.key).is_none()
+    });
+    for (n, entry) in unknown_keys.enumerate() {
+        // Suggestions cost an edit distance per known key; only listed warnings get one.
+        let suggestion = (n < LISTED_PROBLEMS)
+            .then(|| schema::suggest(&entry.key))
+            .flatten();
+        let message = match suggestion {
+            Some(spec) => format!(
+                "unknown key is ignored; did you mean [{}] {}?",
+                spec.section, spec.key
+            ),
+            None => "unknown key is ignored".to_string(),
+        };
+        let key = Some((entry.section.clone(), entry.key.clone()));
+        issues.push(warning(at(entry.line), key, message));
+    }
+    issues.sort_by_key(|issue| issue.line());
+    cap(issues, &file.path)
+}
+
+/// Warnings for plain keys whose value looks like a token or API key.
+pub fn secret_shaped_values(values: &ResolvedValues) -> Vec<ConfigIssue> {
+    KEYS.iter()
+        .filter(|spec| !spec.secret)
+        .filter_map(|spec| {
+            let resolved = values.get(&(spec.section, spec.key))?;
+            let what = secret_shape(&resolved.value)?;
+            Some(warning(
+                resolved.source.clone(),
+                Some((spec.section.to_string(), spec.key.to_string())),
+                format!(
+                    "the value looks like {what}; it is not shown. Keep credentials in \
+                     DISCORD_TOKEN, OPENAI_API_KEY or PERPLEXITY_API_KEY (better: the environment)"
+                ),
+            ))
+        })
+        .collect()
+}
+
 impl Config {
-    /// Keys whose value differs from `other`, as `KEY: old -> new`, secrets redacted.
+    /// Keys whose value differs from `other`, as `KEY: old -> new`, shown as
+    /// `check-config` would show them (secrets redacted).
     pub fn changes_from(&self, other: &Config) -> Vec<String> {
         KEYS.iter()
             .filter_map(|spec| {
                 let id = (spec.section, spec.key);
-                let (old, new) = (&other.resolved[&id].value, &self.resolved[&id].value);
+                let old = other.resolved.get(&id).map_or("", |r| r.value.as_str());
+                let new = self.resolved.get(&id).map_or("", |r| r.value.as_str());
                 if old == new {
                     return None;
                 }
                 Some(if spec.secret {
                     format!("{}: [redacted] -> [redacted]", spec.key)
                 } else {
-                    format!("{}: {old:?} -> {new:?}", spec.key)
+                    format!(
+                        "{}: {:?} -> {:?}",
+                        spec.key,
+                        shown_value(spec, old),
+                        shown_value(spec, new)
+                    )
                 })
             })
             .collect()

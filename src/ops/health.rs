@@ -23,7 +23,6 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::chat::ChatService;
-use crate::config::{Config, Mode, RoutingMode};
 use crate::discord::{DiscordStatus, DiscordStatusSnapshot};
 use crate::metric_names as names;
 use crate::providers::{ErrorKind, PoolStats};
@@ -97,16 +96,6 @@ fn provider_problem(stats: &PoolStats) -> Option<String> {
     ))
 }
 
-/// Which providers answer: those configured, narrowed by `[Routing] MODE`.
-pub fn effective_mode(config: &Config) -> &'static str {
-    match (config.mode(), config.routing.mode) {
-        (None, _) => "none",
-        (Some(Mode::Hybrid), RoutingMode::OpenAi) => Mode::OpenAiOnly.as_str(),
-        (Some(Mode::Hybrid), RoutingMode::Perplexity) => Mode::PerplexityOnly.as_str(),
-        (Some(mode), _) => mode.as_str(),
-    }
-}
-
 /// Installs the global Prometheus recorder with latency buckets in seconds.
 pub fn install_metrics() -> Option<PrometheusHandle> {
     let buckets = [
@@ -175,7 +164,7 @@ async fn health(State(state): State<HealthState>) -> Response {
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
         "problems": problems,
-        "mode": effective_mode(&config),
+        "mode": config.effective_mode(),
         "uptime_secs": state.started.elapsed().as_secs(),
         "turns_in_flight": state.service.shutdown().in_flight(),
         "discord": discord,
@@ -218,6 +207,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::config::Config;
     use crate::providers::{LastError, ProviderKind};
 
     fn config(env: &[(&str, &str)]) -> Config {
@@ -231,14 +221,14 @@ mod tests {
     #[test]
     fn the_mode_is_the_configured_providers_narrowed_by_routing_mode() {
         let both = [("OPENAI_API_KEY", "sk-a"), ("PERPLEXITY_API_KEY", "pplx-b")];
-        assert_eq!(effective_mode(&config(&both)), "hybrid");
+        assert_eq!(config(&both).effective_mode(), "hybrid");
         let forced = [both[0], both[1], ("MODE", "openai")];
-        assert_eq!(effective_mode(&config(&forced)), "openai_only");
+        assert_eq!(config(&forced).effective_mode(), "openai_only");
         let forced = [both[0], both[1], ("MODE", "perplexity")];
-        assert_eq!(effective_mode(&config(&forced)), "perplexity_only");
+        assert_eq!(config(&forced).effective_mode(), "perplexity_only");
         // MODE names a provider that is not configured: the other one answers.
         let only = [("PERPLEXITY_API_KEY", "pplx-b"), ("MODE", "openai")];
-        assert_eq!(effective_mode(&config(&only)), "perplexity_only");
+        assert_eq!(config(&only).effective_mode(), "perplexity_only");
     }
 
     fn stats(kind: ErrorKind, consecutive_failures: u64) -> PoolStats {

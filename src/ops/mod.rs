@@ -6,8 +6,7 @@ mod reload;
 mod signals;
 
 pub use health::{
-    HEALTH_PATH, HealthServer, HealthState, LIVE_PATH, METRICS_PATH, READY_PATH, effective_mode,
-    install_metrics,
+    HEALTH_PATH, HealthServer, HealthState, LIVE_PATH, METRICS_PATH, READY_PATH, install_metrics,
 };
-pub use reload::{RESTART_ONLY_KEYS, Reloader};
+pub use reload::Reloader;
 pub use signals::{EXIT_INTERRUPTED, Signal, isolated, signals, spawn_signal_loop};

@@ -17,25 +17,8 @@ use tracing::{error, info, warn};
 
 use super::signals::isolated;
 use crate::chat::live::LiveSender;
-use crate::config::{Config, schema};
+use crate::config::{Config, ReloadDiff};
 use crate::providers::Providers;
-
-/// Keys that only take effect after a restart.
-pub const RESTART_ONLY_KEYS: &[&str] = &[
-    "DISCORD_TOKEN",
-    "API_BASE_URL",
-    "COMMAND_GUILD_IDS",
-    "HEALTH_ENABLED",
-    "HEALTH_HOST",
-    "HEALTH_PORT",
-    "MEMORY_BACKEND",
-    "DATABASE_PATH",
-    "MEMORY_SCOPE",
-    "MEMORY_CACHE_CONVERSATIONS",
-    "LOG_FILE",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-];
 
 /// Size, modification time and inode of the file a path leads to.
 type Fingerprint = (u64, Option<SystemTime>, u64);
@@ -135,22 +118,6 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
     Some((metadata.len(), metadata.modified().ok(), metadata.ino()))
 }
 
-/// Whether a key the provider clients are built from differs: every
-/// `[ConnectionPool]` key and the provider keys of `[Default]`.
-fn provider_settings_changed(old: &Config, new: &Config) -> bool {
-    const NOT_PROVIDER: &[&str] = &["INPUT_TOKENS", "CONTEXT_WINDOW", "SYSTEM_MESSAGE"];
-    schema::KEYS
-        .iter()
-        .filter(|spec| {
-            spec.section == "ConnectionPool"
-                || (spec.section == "Default" && !NOT_PROVIDER.contains(&spec.key))
-        })
-        .any(|spec| {
-            let id = (spec.section, spec.key);
-            old.resolved[&id].value != new.resolved[&id].value
-        })
-}
-
 /// Several editor writes in a row make one reload.
 const SETTLE: Duration = Duration::from_millis(200);
 
@@ -193,17 +160,15 @@ impl Reloader {
         };
         let current = self.live.borrow().clone();
         let old = &current.config;
-        let changes = new.changes_from(old);
-        if changes.is_empty() {
+        let diff = ReloadDiff::between(old, &new);
+        if diff.is_empty() {
             return false;
         }
-        for key in RESTART_ONLY_KEYS
-            .iter()
-            .filter(|key| changes.iter().any(|c| c.starts_with(&format!("{key}:"))))
-        {
+        let changes = new.changes_from(old);
+        for key in diff.restart_keys() {
             warn!(key, "this setting changes only after a restart");
         }
-        let providers = if provider_settings_changed(old, &new) {
+        let providers = if diff.rebuilds_providers() {
             match Providers::from_config(&new) {
                 Ok(providers) => {
                     providers.warm_up().await;
@@ -255,18 +220,27 @@ mod tests {
         Config::parse(text, Path::new("config.ini"), &HashMap::new()).expect("valid")
     }
 
+    fn rebuilds(old: &Config, new: &Config) -> bool {
+        ReloadDiff::between(old, new).rebuilds_providers()
+    }
+
     #[test]
     fn only_provider_keys_rebuild_the_provider_clients() {
         let base = config("[Limits]\nRATE_LIMIT = 5\n[Default]\nSYSTEM_MESSAGE = hi\n");
         let limits = config(
             "[Limits]\nRATE_LIMIT = 2\n[Default]\nSYSTEM_MESSAGE = hello\nINPUT_TOKENS = 5000\n",
         );
-        assert!(!provider_settings_changed(&base, &limits));
+        assert!(!rebuilds(&base, &limits));
         let pool =
             config("[Limits]\nRATE_LIMIT = 5\n[ConnectionPool]\nOPENAI_MAX_CONNECTIONS = 3\n");
-        assert!(provider_settings_changed(&base, &pool));
+        assert!(rebuilds(&base, &pool));
         let model = config("[Default]\nGPT_MODEL = other\n");
-        assert!(provider_settings_changed(&base, &model));
+        assert!(rebuilds(&base, &model));
+        let output = config("[Default]\nOUTPUT_TOKENS = 100\n");
+        assert!(
+            rebuilds(&base, &output),
+            "providers put OUTPUT_TOKENS in each request"
+        );
     }
 
     /// The kubelet's update of a mounted ConfigMap: a new versioned

@@ -330,7 +330,8 @@ pub fn startup_phase(started: Instant) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let env: HashMap<String, String> = std::env::vars().collect();
+        let env = duet::config::env_from_os(std::env::vars_os())
+            .map_err(|errors| anyhow::anyhow!("{errors}"))?;
         let config = Config::from_env(&env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
         let _log = duet::logging::init(&config, None)?;
         let _metrics = duet::ops::install_metrics();

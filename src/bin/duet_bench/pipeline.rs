@@ -32,7 +32,7 @@ impl Target {
             let upstream = args.upstream.as_ref().map(url::Url::as_str).unwrap_or("");
             return Target {
                 mock: None,
-                env: upstream_env(upstream, &std::env::vars().collect()),
+                env: upstream_env(upstream, &utf8_env()),
             };
         };
         let mock = host.launch(true).await;
@@ -183,4 +183,12 @@ impl Pipeline {
             (r + s.requests, c + s.connections_created)
         })
     }
+}
+
+/// The process environment, skipping variables that are not UTF-8 (the
+/// harness only reads a few known names from it).
+fn utf8_env() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
 }

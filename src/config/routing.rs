@@ -1,0 +1,80 @@
+//! `[Routing]`: which provider answers a message.
+
+use super::reader::Reader;
+use super::schema::SectionSpec;
+use super::spec::{KeySpec, Kind, names};
+
+const S: &str = "Routing";
+
+/// `[Routing] MODE`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutingMode {
+    Smart,
+    OpenAi,
+    Perplexity,
+}
+
+impl RoutingMode {
+    const CHOICES: [(&'static str, Self); 3] = [
+        ("smart", Self::Smart),
+        ("openai", Self::OpenAi),
+        ("perplexity", Self::Perplexity),
+    ];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
+pub const MODE: KeySpec = KeySpec::new(
+    S,
+    "MODE",
+    "smart",
+    Kind::Choice(&RoutingMode::NAMES),
+    "smart (route each message), openai or perplexity (always that provider).",
+);
+pub const SEARCH_KEYWORDS: KeySpec = KeySpec::new(
+    S,
+    "SEARCH_KEYWORDS",
+    "",
+    Kind::List,
+    "Extra words that send a message to web search, comma-separated.",
+);
+pub const CHAT_KEYWORDS: KeySpec = KeySpec::new(
+    S,
+    "CHAT_KEYWORDS",
+    "",
+    Kind::List,
+    "Extra words that keep a message in conversation, comma-separated.",
+);
+pub const REROUTE_CANNOT_BROWSE: KeySpec = KeySpec::new(
+    S,
+    "REROUTE_CANNOT_BROWSE",
+    "true",
+    Kind::Bool,
+    "Re-ask Perplexity when OpenAI says it cannot browse or lacks current data.",
+);
+
+pub const SECTION: SectionSpec = SectionSpec {
+    name: S,
+    doc: "Which provider answers a message.",
+    keys: &[MODE, SEARCH_KEYWORDS, CHAT_KEYWORDS, REROUTE_CANNOT_BROWSE],
+};
+
+/// `[Routing]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingConfig {
+    pub mode: RoutingMode,
+    pub search_keywords: Vec<String>,
+    pub chat_keywords: Vec<String>,
+    pub reroute_cannot_browse: bool,
+}
+
+impl RoutingConfig {
+    pub(super) fn read(r: &mut Reader) -> Self {
+        let lowercase = |words: Vec<String>| words.into_iter().map(|k| k.to_lowercase()).collect();
+        Self {
+            mode: r.choice(&MODE, &RoutingMode::CHOICES),
+            search_keywords: lowercase(r.list(&SEARCH_KEYWORDS)),
+            chat_keywords: lowercase(r.list(&CHAT_KEYWORDS)),
+            reroute_cannot_browse: r.boolean(&REROUTE_CANNOT_BROWSE),
+        }
+    }
+}
