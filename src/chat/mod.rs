@@ -1,7 +1,6 @@
 //! The frontend-neutral conversation pipeline: routing, memory, limits,
 //! fallbacks. Discord and the terminal frontends call into it.
 
-pub mod fallback;
 mod frontend;
 pub mod limits;
 pub mod memory;

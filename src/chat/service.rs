@@ -18,7 +18,7 @@ use tracing::{Instrument, field, info, info_span, warn};
 use super::limits::{Admission, UserLimiter};
 use super::memory::Memory;
 use super::router::RouterConfig;
-use super::turn::{TurnError, TurnRunner};
+use super::turn::TurnRunner;
 use super::{
     ConversationKey, Conversations, Incoming, Outcome, ProviderStatus, StatusReport, messages,
 };
@@ -398,17 +398,6 @@ impl Conversations for ChatService {
             rate_limit: runtime.limiter.limit(),
             rate_limit_window_secs: runtime.limiter.window().as_secs(),
             tokens_left_today,
-        }
-    }
-}
-
-impl TurnError {
-    /// The label for the rejected-messages metric.
-    fn reason(&self) -> &'static str {
-        match self {
-            TurnError::Memory(_) => "memory",
-            TurnError::Provider(_) => "provider_error",
-            TurnError::BothFailed { .. } => "providers_down",
         }
     }
 }

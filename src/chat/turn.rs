@@ -1,21 +1,22 @@
 //! One turn of a conversation, once it has been admitted: load the history,
-//! route, build the prompt, ask a provider (falling back to the other one,
-//! or re-asking Perplexity when OpenAI says it cannot browse), render the
-//! answer, and store the turn. Nothing is stored when the turn fails.
+//! route, build the prompt, ask the providers (their failover picks who
+//! answers), render the answer, and store the turn. Nothing is stored when
+//! the turn fails.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tracing::{Span, info, warn};
+use tracing::{Span, warn};
 
-use super::fallback::says_it_cannot_browse;
 use super::memory::{Memory, MemoryError};
 use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Route};
 use super::service::{Runtime, today};
 use super::{Answer, ConversationKey, Incoming, Turn, messages};
 use crate::metric_names as names;
-use crate::providers::{ChatMessage, Completion, CompletionRequest, ProviderError, ProviderKind};
+use crate::providers::{
+    AnswerError, AnswerPlan, Answered, ChatMessage, Completion, CompletionRequest, Progress,
+};
 use crate::render;
 
 /// How often a streamed partial answer is re-rendered for the frontend.
@@ -26,20 +27,23 @@ pub(super) enum TurnError {
     #[error("memory: {0}")]
     Memory(#[from] MemoryError),
     #[error("{0}")]
-    Provider(ProviderError),
-    #[error("both providers failed: {first}; then {second}")]
-    BothFailed {
-        first: ProviderError,
-        second: ProviderError,
-    },
+    Provider(#[from] AnswerError),
 }
 
 impl TurnError {
     pub(super) fn user_message(&self) -> &'static str {
         match self {
             TurnError::Memory(_) => messages::MEMORY_UNAVAILABLE,
-            TurnError::Provider(error) => messages::provider_failed(error.kind()),
-            TurnError::BothFailed { .. } => messages::BOTH_DOWN,
+            TurnError::Provider(error) => messages::answer_failed(error),
+        }
+    }
+
+    /// The label for the rejected-messages metric.
+    pub(super) fn reason(&self) -> &'static str {
+        match self {
+            TurnError::Memory(_) => "memory",
+            TurnError::Provider(AnswerError::BothFailed { .. }) => "providers_down",
+            TurnError::Provider(_) => "provider_error",
         }
     }
 }
@@ -48,12 +52,6 @@ pub(super) struct TurnRunner<'a> {
     pub runtime: &'a Runtime,
     pub memory: &'a Memory,
     pub key: &'a ConversationKey,
-}
-
-/// A completion plus a note to append (when a fallback answered).
-struct Reply {
-    completion: Completion,
-    note: Option<&'static str>,
 }
 
 impl TurnRunner<'_> {
@@ -84,21 +82,19 @@ impl TurnRunner<'_> {
             messages: prompt,
             user_hash: Some(user_hash(&message.user_id)),
         };
-        let reply = match self
-            .ask_with_fallback(route.provider, &request, progress)
-            .await
-        {
+        let plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+        let reply = match self.answer(plan, &request, progress).await {
             Ok(reply) => reply,
             Err(error) => {
                 warn!(%error, "turn failed");
-                return Err(error);
+                return Err(error.into());
             }
         };
         span.record("provider", reply.completion.provider.as_str());
         self.store(message, &route, &request, &reply.completion)
             .await;
         let mut rendered = render::render_answer(&reply.completion.text, &reply.completion.sources);
-        if let Some(note) = reply.note {
+        if let Some(note) = reply.note.and_then(messages::failover_note) {
             rendered.push_str("\n\n");
             rendered.push_str(note);
         }
@@ -110,90 +106,23 @@ impl TurnRunner<'_> {
         })
     }
 
-    async fn ask_with_fallback(
+    /// Asks the providers; with `progress`, streams and publishes the
+    /// partial answer (restarting when another provider starts over).
+    async fn answer(
         &self,
-        primary: ProviderKind,
+        plan: AnswerPlan,
         request: &CompletionRequest,
         progress: Option<&watch::Sender<String>>,
-    ) -> Result<Reply, TurnError> {
-        let available = |kind| self.runtime.providers.get(kind).is_some();
-        match self.ask(primary, request, progress).await {
-            Ok(completion) => {
-                let reroute = primary == ProviderKind::OpenAi
-                    && self.runtime.config.routing.reroute_cannot_browse
-                    && available(ProviderKind::Perplexity)
-                    && says_it_cannot_browse(&completion.text);
-                if !reroute {
-                    return Ok(Reply {
-                        completion,
-                        note: None,
-                    });
-                }
-                info!("openai cannot browse; re-asking perplexity");
-                metrics::counter!(names::REROUTES).increment(1);
-                match self.ask(ProviderKind::Perplexity, request, progress).await {
-                    Ok(web) => Ok(Reply {
-                        completion: web,
-                        note: None,
-                    }),
-                    Err(error) => {
-                        warn!(%error, "re-asking perplexity failed; keeping openai's answer");
-                        Ok(Reply {
-                            completion,
-                            note: None,
-                        })
-                    }
-                }
-            }
-            Err(first) => {
-                let other = primary.other();
-                if !available(other) {
-                    return Err(TurnError::Provider(first));
-                }
-                warn!(error = %first, fallback = %other, "provider failed; falling back");
-                metrics::counter!(names::FALLBACKS, "from" => primary.as_str()).increment(1);
-                match self.ask(other, request, progress).await {
-                    Ok(completion) => Ok(Reply {
-                        completion,
-                        note: (primary == ProviderKind::Perplexity)
-                            .then_some(messages::WEB_SEARCH_UNAVAILABLE_NOTE),
-                    }),
-                    Err(second) => Err(TurnError::BothFailed { first, second }),
-                }
-            }
-        }
-    }
-
-    async fn ask(
-        &self,
-        kind: ProviderKind,
-        request: &CompletionRequest,
-        progress: Option<&watch::Sender<String>>,
-    ) -> Result<Completion, ProviderError> {
-        let client = self
-            .runtime
-            .providers
-            .get(kind)
-            .expect("routes only name available providers");
+    ) -> Result<Answered, AnswerError> {
+        let providers = &self.runtime.providers;
         let Some(progress) = progress else {
-            return client.complete(request).await;
+            return providers.answer(plan, request, None).await;
         };
-        let (deltas, mut received) = mpsc::unbounded_channel::<String>();
-        let publish = async {
-            let mut text = String::new();
-            let mut last = tokio::time::Instant::now();
-            while let Some(delta) = received.recv().await {
-                text.push_str(&delta);
-                if last.elapsed() >= PROGRESS_EVERY {
-                    progress.send_replace(render::render_partial_answer(&text, &[]));
-                    last = tokio::time::Instant::now();
-                }
-            }
-            if !text.is_empty() {
-                progress.send_replace(render::render_partial_answer(&text, &[]));
-            }
-        };
-        let (result, ()) = tokio::join!(client.stream(request, deltas), publish);
+        let (events, received) = mpsc::unbounded_channel();
+        let (result, ()) = tokio::join!(
+            providers.answer(plan, request, Some(events)),
+            publish(received, progress)
+        );
         result
     }
 
@@ -231,6 +160,33 @@ impl TurnRunner<'_> {
         {
             warn!(%error, "could not record token usage");
         }
+    }
+}
+
+/// Accumulates the streamed text and publishes it rendered, at most every
+/// [`PROGRESS_EVERY`] and once at the end.
+async fn publish(
+    mut received: mpsc::UnboundedReceiver<Progress>,
+    progress: &watch::Sender<String>,
+) {
+    let mut text = String::new();
+    let mut last = tokio::time::Instant::now();
+    while let Some(event) = received.recv().await {
+        match event {
+            Progress::Delta(delta) => text.push_str(&delta),
+            Progress::Restart { .. } => {
+                text.clear();
+                last = tokio::time::Instant::now();
+                continue;
+            }
+        }
+        if last.elapsed() >= PROGRESS_EVERY {
+            progress.send_replace(render::render_partial_answer(&text, &[]));
+            last = tokio::time::Instant::now();
+        }
+    }
+    if !text.is_empty() {
+        progress.send_replace(render::render_partial_answer(&text, &[]));
     }
 }
 
