@@ -185,3 +185,20 @@ async fn without_provider_both_failing_explains_each_and_exits_one() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_stream_cut_midway_ends_the_line_and_says_the_other_provider_starts_over() {
+    let mock = MockLlm::start().await;
+    mock.set_fault(Route::Agent, Some(Fault::TruncatedStream));
+    let output = duet_ask(&mock.config_env(), &["search: rust news"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let (cut, answer) = stdout.split_once('\n').expect("two lines");
+    assert!(cut.starts_with("About rust news"), "{stdout}");
+    assert_eq!(answer, format!("{}\n", openai_text("rust news")));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("duet: the answer above was cut off; openai answers again"),
+        "{stderr}"
+    );
+}

@@ -164,12 +164,13 @@ impl TurnRunner<'_> {
 }
 
 /// Accumulates the streamed text and publishes it rendered, at most every
-/// [`PROGRESS_EVERY`] and once at the end.
+/// [`PROGRESS_EVERY`] and once at the end if it changed since.
 async fn publish(
     mut received: mpsc::UnboundedReceiver<Progress>,
     progress: &watch::Sender<String>,
 ) {
     let mut text = String::new();
+    let mut unpublished = false;
     let mut last = tokio::time::Instant::now();
     while let Some(event) = received.recv().await {
         match event {
@@ -180,12 +181,14 @@ async fn publish(
                 continue;
             }
         }
+        unpublished = true;
         if last.elapsed() >= PROGRESS_EVERY {
             progress.send_replace(render::render_partial_answer(&text, &[]));
+            unpublished = false;
             last = tokio::time::Instant::now();
         }
     }
-    if !text.is_empty() {
+    if unpublished && !text.is_empty() {
         progress.send_replace(render::render_partial_answer(&text, &[]));
     }
 }
@@ -210,6 +213,73 @@ fn user_hash(user_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::providers::ProviderKind;
+
+    async fn published(events: Vec<(Duration, Progress)>) -> Vec<String> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (progress, mut shown) = watch::channel(String::new());
+        let mut seen = Vec::new();
+        let publisher = publish(rx, &progress);
+        let feed = async {
+            for (wait, event) in events {
+                tokio::time::advance(wait).await;
+                tx.send(event).unwrap();
+                tokio::task::yield_now().await;
+                if shown.has_changed().unwrap_or(false) {
+                    seen.push(shown.borrow_and_update().clone());
+                }
+            }
+            drop(tx);
+        };
+        tokio::join!(publisher, feed);
+        if shown.has_changed().unwrap_or(false) {
+            seen.push(shown.borrow_and_update().clone());
+        }
+        seen
+    }
+
+    fn delta(text: &str) -> Progress {
+        Progress::Delta(text.into())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn partial_text_is_published_at_most_every_interval_and_at_the_end() {
+        let seen = published(vec![
+            (Duration::ZERO, delta("a")),
+            (Duration::from_millis(10), delta("b")),
+            (PROGRESS_EVERY, delta("c")),
+            (Duration::from_millis(10), delta("d")),
+        ])
+        .await;
+        assert_eq!(
+            seen,
+            [
+                render::render_partial_answer("abc", &[]),
+                render::render_partial_answer("abcd", &[]),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_drops_the_text_of_the_provider_that_failed() {
+        let restart = Progress::Restart {
+            provider: ProviderKind::OpenAi,
+        };
+        let seen = published(vec![
+            (PROGRESS_EVERY, delta("cut sho")),
+            (Duration::ZERO, restart),
+            (PROGRESS_EVERY, delta("fresh")),
+        ])
+        .await;
+        assert_eq!(
+            seen,
+            [
+                render::render_partial_answer("cut sho", &[]),
+                render::render_partial_answer("fresh", &[]),
+            ]
+        );
+    }
 
     #[test]
     fn user_hashes_are_stable_and_distinct() {

@@ -11,8 +11,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::error::{ProviderError, ProviderSetupError};
 use super::transport::{Call, PoolStats, PooledClient, load_roots};
 use super::types::{Completion, CompletionRequest, ProviderKind};
-use super::wire::{LegacySonar, OpenAiChat, PerplexityAgent, WireFormat, read_events};
-use crate::config::{Config, PerplexityApi};
+use super::wire::{WireFormat, openai_format, perplexity_format, read_events};
+use crate::config::Config;
 
 #[derive(Debug)]
 struct Inner {
@@ -128,7 +128,7 @@ impl Providers {
             )?;
             clients.push(client(
                 ProviderKind::OpenAi,
-                Box::new(OpenAiChat::new(openai, output_tokens)),
+                openai_format(openai, output_tokens),
                 pool,
                 openai.pool.warmup,
             ));
@@ -141,13 +141,9 @@ impl Providers {
                 perplexity.api_key.as_ref(),
                 &roots,
             )?;
-            let wire: Box<dyn WireFormat> = match perplexity.api {
-                PerplexityApi::Agent => Box::new(PerplexityAgent::new(perplexity, output_tokens)),
-                PerplexityApi::Sonar => Box::new(LegacySonar::new(perplexity, output_tokens)),
-            };
             clients.push(client(
                 ProviderKind::Perplexity,
-                wire,
+                perplexity_format(perplexity, output_tokens),
                 pool,
                 perplexity.pool.warmup,
             ));
@@ -218,6 +214,19 @@ mod tests {
             both.get(ProviderKind::Perplexity).unwrap().model(),
             "perplexity/sonar"
         );
+    }
+
+    #[test]
+    fn perplexity_api_picks_the_wire_format() {
+        let agent = providers(&[("PERPLEXITY_API_KEY", "pplx-b")]);
+        let sonar = providers(&[
+            ("PERPLEXITY_API_KEY", "pplx-b"),
+            ("PERPLEXITY_API", "sonar"),
+        ]);
+        let model = |p: &Providers| p.get(ProviderKind::Perplexity).unwrap().model().to_string();
+        assert_eq!(model(&agent), "perplexity/sonar");
+        // Legacy Sonar takes the model name without the Agent API's vendor prefix.
+        assert_eq!(model(&sonar), "sonar");
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - `agent.rs` (+ `agent_response.rs`, `agent_stream.rs`): Perplexity's Agent API;
 //! - `sonar.rs`: Perplexity's legacy Sonar chat completions.
 //!
-//! What they share: `format.rs` (the traits, endpoint URLs), `decode.rs`
+//! The registry gets a format from [`openai_format`] or [`perplexity_format`]
+//! and never names one. What they share: `format.rs` (the traits, endpoint URLs), `decode.rs`
 //! (JSON with a redacted excerpt on failure), `sse.rs` and `event_stream.rs`
 //! (server-sent events over the transport's stream) and `source_numbering.rs`
 //! (citation markers renumbered to match the source list).
@@ -23,8 +24,21 @@ mod sonar;
 mod source_numbering;
 mod sse;
 
-pub use agent::{PerplexityAgent, Target, resolve_target};
+pub use agent::{Target, resolve_target};
 pub use event_stream::read_events;
 pub use format::WireFormat;
-pub use openai_chat::OpenAiChat;
-pub use sonar::LegacySonar;
+
+use crate::config::{OpenAiConfig, PerplexityApi, PerplexityConfig};
+
+/// The wire format OpenAI's settings ask for.
+pub fn openai_format(config: &OpenAiConfig, output_tokens: usize) -> Box<dyn WireFormat> {
+    Box::new(openai_chat::OpenAiChat::new(config, output_tokens))
+}
+
+/// The wire format `PERPLEXITY_API` names.
+pub fn perplexity_format(config: &PerplexityConfig, output_tokens: usize) -> Box<dyn WireFormat> {
+    match config.api {
+        PerplexityApi::Agent => Box::new(agent::PerplexityAgent::new(config, output_tokens)),
+        PerplexityApi::Sonar => Box::new(sonar::LegacySonar::new(config, output_tokens)),
+    }
+}
