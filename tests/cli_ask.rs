@@ -198,7 +198,7 @@ async fn a_stream_cut_midway_ends_the_line_and_says_the_other_provider_starts_ov
     assert_eq!(answer, format!("{}\n", openai_text("rust news")));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains("duet: the answer above was cut off; openai answers again"),
+        stderr.contains("duet: the text above is dropped; openai answers from the start"),
         "{stderr}"
     );
 }

@@ -166,8 +166,8 @@ async fn stream_to_stdout(
                 Progress::Delta(delta) => delta,
                 // What is on the terminal cannot be taken back: end the line and say so.
                 Progress::Restart { provider } if printed => {
-                    println!();
-                    eprintln!("duet: the answer above was cut off; {provider} answers again");
+                    let _ = writeln!(std::io::stdout().lock());
+                    eprintln!("duet: the text above is dropped; {provider} answers from the start");
                     printed = false;
                     continue;
                 }
