@@ -109,3 +109,96 @@ async fn asking_an_unconfigured_provider_is_a_setup_error() {
     assert!(text(&output.stderr).contains("perplexity is not configured"));
     assert!(mock.requests().is_empty());
 }
+
+#[tokio::test]
+async fn without_provider_a_failing_perplexity_falls_back_to_openai_with_the_discord_note() {
+    let mock = MockLlm::start().await;
+    mock.set_fault(Route::Agent, Some(Fault::Status(503)));
+    let mut env = mock.config_env();
+    env.insert("PERPLEXITY_MAX_RETRIES".into(), "0".into());
+    let output = duet_ask(&env, &["search: rust release notes"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("{}\n", openai_text("rust release notes"))
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("duet: perplexity failed (overloaded); openai answered instead"),
+        "{stderr}"
+    );
+    let note = duet::chat::messages::WEB_SEARCH_UNAVAILABLE_NOTE.trim_start_matches("-# ");
+    assert!(stderr.contains(&format!("duet: {note}\n")), "{stderr}");
+    assert_eq!(mock.requests_on(Route::Agent).len(), 1);
+}
+
+#[tokio::test]
+async fn without_provider_a_failing_openai_falls_back_to_perplexity_with_sources() {
+    let mock = MockLlm::start().await;
+    mock.set_fault(Route::OpenAiChat, Some(Fault::InsufficientQuota));
+    let output = duet_ask(&mock.config_env(), &["--no-stream", "chat: tell me a joke"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with("About tell me a joke: alpha says yes [1], beta agrees [2]."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("\n[1] Alpha <{ALPHA_URL}>\n")),
+        "{stdout}"
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("duet: openai failed (quota_exhausted); perplexity answered instead"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Web search is unavailable"), "{stderr}");
+}
+
+#[tokio::test]
+async fn with_provider_a_failure_is_not_covered_by_the_other_provider() {
+    let mock = MockLlm::start().await;
+    mock.set_fault(Route::Agent, Some(Fault::Status(503)));
+    let mut env = mock.config_env();
+    env.insert("PERPLEXITY_MAX_RETRIES".into(), "0".into());
+    let output = duet_ask(&env, &["--provider", "perplexity", "rust news"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("duet: perplexity is overloaded or failing"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(mock.requests_on(Route::OpenAiChat).is_empty());
+}
+
+#[tokio::test]
+async fn without_provider_both_failing_explains_each_and_exits_one() {
+    let mock = MockLlm::start().await;
+    mock.set_fault(Route::Agent, Some(Fault::InsufficientQuota));
+    mock.set_fault(Route::OpenAiChat, Some(Fault::UnauthorizedEchoingKey));
+    let output = duet_ask(&mock.config_env(), &["search: anything"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("duet: perplexity says the account's quota or credit is used up\n")
+            && stderr.contains("duet: openai rejected the API key; check OPENAI_API_KEY\n"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_cut_midway_ends_the_line_and_says_the_other_provider_starts_over() {
+    let mock = MockLlm::start().await;
+    mock.set_fault(Route::Agent, Some(Fault::TruncatedStream));
+    let output = duet_ask(&mock.config_env(), &["search: rust news"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let (cut, answer) = stdout.split_once('\n').expect("two lines");
+    assert!(cut.starts_with("About rust news"), "{stdout}");
+    assert_eq!(answer, format!("{}\n", openai_text("rust news")));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("duet: the text above is dropped; openai answers from the start"),
+        "{stderr}"
+    );
+}

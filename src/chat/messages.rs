@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::providers::ErrorKind;
+use crate::providers::{AnswerError, ErrorKind, FailoverNote, ProviderKind};
 
 pub const QUEUE_FULL: &str =
     "⏳ I'm still working on your earlier messages — send this one again once I've replied.";
@@ -30,6 +30,27 @@ pub fn rate_limited(wait: Duration) -> String {
         "⏱️ You're sending messages quickly — try again in {} s.",
         secs.max(1)
     )
+}
+
+/// The note appended to an answer reached by failover, if the user should know.
+pub fn failover_note(note: FailoverNote) -> Option<&'static str> {
+    match note {
+        FailoverNote::FellBack {
+            from: ProviderKind::Perplexity,
+            ..
+        } => Some(WEB_SEARCH_UNAVAILABLE_NOTE),
+        _ => None,
+    }
+}
+
+/// The message when no provider answered.
+pub fn answer_failed(error: &AnswerError) -> &'static str {
+    match error {
+        AnswerError::Failed(error) => provider_failed(error.kind()),
+        AnswerError::BothFailed { .. } => BOTH_DOWN,
+        // Start-up refuses a configuration without providers; a reload to one would land here.
+        AnswerError::NotConfigured { .. } => provider_failed(ErrorKind::Unauthorized),
+    }
 }
 
 /// The message for a provider failure of this kind.

@@ -3,7 +3,6 @@
 
 mod account;
 mod admission;
-pub mod fallback;
 mod frontend;
 mod housekeeping;
 pub mod limits;

@@ -16,7 +16,7 @@ use tracing::{Instrument, field, info, info_span};
 use super::admission::{admit, rejected};
 use super::live::{Live, LiveReceiver};
 use super::memory::Memory;
-use super::turn::{TurnError, TurnRunner};
+use super::turn::TurnRunner;
 use super::{ConversationKey, Conversations, Incoming, Outcome, StatusReport, messages};
 use crate::config::Config;
 use crate::metric_names as names;
@@ -184,16 +184,5 @@ impl Conversations for ChatService {
 
     async fn status(&self, user_id: &str) -> StatusReport {
         self.account_status(user_id).await
-    }
-}
-
-impl TurnError {
-    /// The label for the rejected-messages metric.
-    fn reason(&self) -> &'static str {
-        match self {
-            TurnError::Memory(_) => "memory",
-            TurnError::Provider(_) => "provider_error",
-            TurnError::BothFailed { .. } => "providers_down",
-        }
     }
 }

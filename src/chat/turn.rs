@@ -1,15 +1,14 @@
 //! One turn of a conversation, once it has been admitted: load the history,
-//! route, build the prompt, ask a provider (falling back to the other one,
-//! or re-asking Perplexity when OpenAI says it cannot browse), render the
-//! answer, and store the turn. Nothing is stored when the turn fails.
+//! route, build the prompt, ask the providers (their failover picks who
+//! answers), and store the turn; the answer goes back as raw text. Nothing is stored when
+//! the turn fails.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tracing::{Span, info, warn};
+use tracing::{Span, warn};
 
 use super::admission::today;
-use super::fallback::says_it_cannot_browse;
 use super::live::Live;
 use super::memory::{Memory, MemoryError};
 use super::prompt::{build_prompt, count_tokens, system_message};
@@ -17,9 +16,11 @@ use super::router::{self, Route};
 use super::{Answer, ConversationKey, Incoming, Turn, messages};
 use crate::answer::strip_reasoning;
 use crate::metric_names as names;
-use crate::providers::{ChatMessage, Completion, CompletionRequest, ProviderError, ProviderKind};
+use crate::providers::{
+    AnswerError, AnswerPlan, Answered, ChatMessage, Completion, CompletionRequest, Progress,
+};
 
-/// How often a streamed partial answer is re-rendered for the frontend.
+/// How often a streamed partial answer is published to the frontend.
 const PROGRESS_EVERY: Duration = Duration::from_millis(150);
 
 #[derive(Debug, thiserror::Error)]
@@ -27,20 +28,23 @@ pub(super) enum TurnError {
     #[error("memory: {0}")]
     Memory(#[from] MemoryError),
     #[error("{0}")]
-    Provider(ProviderError),
-    #[error("both providers failed: {first}; then {second}")]
-    BothFailed {
-        first: ProviderError,
-        second: ProviderError,
-    },
+    Provider(#[from] AnswerError),
 }
 
 impl TurnError {
     pub(super) fn user_message(&self) -> &'static str {
         match self {
             TurnError::Memory(_) => messages::MEMORY_UNAVAILABLE,
-            TurnError::Provider(error) => messages::provider_failed(error.kind()),
-            TurnError::BothFailed { .. } => messages::BOTH_DOWN,
+            TurnError::Provider(error) => messages::answer_failed(error),
+        }
+    }
+
+    /// The label for the rejected-messages metric.
+    pub(super) fn reason(&self) -> &'static str {
+        match self {
+            TurnError::Memory(_) => "memory",
+            TurnError::Provider(AnswerError::BothFailed { .. }) => "providers_down",
+            TurnError::Provider(_) => "provider_error",
         }
     }
 }
@@ -49,12 +53,6 @@ pub(super) struct TurnRunner<'a> {
     pub live: &'a Live,
     pub memory: &'a Memory,
     pub key: &'a ConversationKey,
-}
-
-/// A completion plus a note to append (when a fallback answered).
-struct Reply {
-    completion: Completion,
-    note: Option<&'static str>,
 }
 
 impl TurnRunner<'_> {
@@ -85,113 +83,45 @@ impl TurnRunner<'_> {
             messages: prompt,
             user_hash: Some(user_hash(&message.user_id)),
         };
-        let reply = match self
-            .ask_with_fallback(route.provider, &request, progress)
-            .await
-        {
+        let plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+        let reply = match self.answer(plan, &request, progress).await {
             Ok(reply) => reply,
             Err(error) => {
                 warn!(%error, "turn failed");
-                return Err(error);
+                return Err(error.into());
             }
         };
         span.record("provider", reply.completion.provider.as_str());
         self.store(message, &route, &request, &reply.completion)
             .await;
+        let note = reply.note.and_then(messages::failover_note);
         Ok(Answer {
             text: reply.completion.text,
             sources: reply.completion.sources,
-            note: reply.note.map(str::to_string),
+            note: note.map(str::to_string),
             provider: reply.completion.provider,
             model: reply.completion.model,
             reasons: route.reasons.iter().map(ToString::to_string).collect(),
         })
     }
 
-    async fn ask_with_fallback(
+    /// Asks the providers; with `progress`, streams and publishes the
+    /// partial answer (restarting when another provider starts over).
+    async fn answer(
         &self,
-        primary: ProviderKind,
+        plan: AnswerPlan,
         request: &CompletionRequest,
         progress: Option<&watch::Sender<String>>,
-    ) -> Result<Reply, TurnError> {
-        let available = |kind| self.live.providers.get(kind).is_some();
-        match self.ask(primary, request, progress).await {
-            Ok(completion) => {
-                let reroute = primary == ProviderKind::OpenAi
-                    && self.live.config.routing.reroute_cannot_browse
-                    && available(ProviderKind::Perplexity)
-                    && says_it_cannot_browse(&completion.text);
-                if !reroute {
-                    return Ok(Reply {
-                        completion,
-                        note: None,
-                    });
-                }
-                info!("openai cannot browse; re-asking perplexity");
-                metrics::counter!(names::REROUTES).increment(1);
-                match self.ask(ProviderKind::Perplexity, request, progress).await {
-                    Ok(web) => Ok(Reply {
-                        completion: web,
-                        note: None,
-                    }),
-                    Err(error) => {
-                        warn!(%error, "re-asking perplexity failed; keeping openai's answer");
-                        Ok(Reply {
-                            completion,
-                            note: None,
-                        })
-                    }
-                }
-            }
-            Err(first) => {
-                let other = primary.other();
-                if !available(other) {
-                    return Err(TurnError::Provider(first));
-                }
-                warn!(error = %first, fallback = %other, "provider failed; falling back");
-                metrics::counter!(names::FALLBACKS, "from" => primary.as_str()).increment(1);
-                match self.ask(other, request, progress).await {
-                    Ok(completion) => Ok(Reply {
-                        completion,
-                        note: (primary == ProviderKind::Perplexity)
-                            .then_some(messages::WEB_SEARCH_UNAVAILABLE_NOTE),
-                    }),
-                    Err(second) => Err(TurnError::BothFailed { first, second }),
-                }
-            }
-        }
-    }
-
-    async fn ask(
-        &self,
-        kind: ProviderKind,
-        request: &CompletionRequest,
-        progress: Option<&watch::Sender<String>>,
-    ) -> Result<Completion, ProviderError> {
-        let client = self
-            .live
-            .providers
-            .get(kind)
-            .expect("routes only name available providers");
+    ) -> Result<Answered, AnswerError> {
+        let providers = &self.live.providers;
         let Some(progress) = progress else {
-            return client.complete(request).await;
+            return providers.answer(plan, request, None).await;
         };
-        let (deltas, mut received) = mpsc::unbounded_channel::<String>();
-        let publish = async {
-            let mut text = String::new();
-            let mut last = tokio::time::Instant::now();
-            while let Some(delta) = received.recv().await {
-                text.push_str(&delta);
-                if last.elapsed() >= PROGRESS_EVERY {
-                    progress.send_replace(text.clone());
-                    last = tokio::time::Instant::now();
-                }
-            }
-            if !text.is_empty() {
-                progress.send_replace(text.clone());
-            }
-        };
-        let (result, ()) = tokio::join!(client.stream(request, deltas), publish);
+        let (events, received) = mpsc::unbounded_channel();
+        let (result, ()) = tokio::join!(
+            providers.answer(plan, request, Some(events)),
+            publish(received, progress)
+        );
         result
     }
 
@@ -232,6 +162,36 @@ impl TurnRunner<'_> {
     }
 }
 
+/// Accumulates the streamed text and publishes it (raw), at most every
+/// [`PROGRESS_EVERY`] and once at the end if it changed since.
+async fn publish(
+    mut received: mpsc::UnboundedReceiver<Progress>,
+    progress: &watch::Sender<String>,
+) {
+    let mut text = String::new();
+    let mut unpublished = false;
+    let mut last = tokio::time::Instant::now();
+    while let Some(event) = received.recv().await {
+        match event {
+            Progress::Delta(delta) => text.push_str(&delta),
+            Progress::Restart { .. } => {
+                text.clear();
+                last = tokio::time::Instant::now();
+                continue;
+            }
+        }
+        unpublished = true;
+        if last.elapsed() >= PROGRESS_EVERY {
+            progress.send_replace(text.clone());
+            unpublished = false;
+            last = tokio::time::Instant::now();
+        }
+    }
+    if unpublished && !text.is_empty() {
+        progress.send_replace(text.clone());
+    }
+}
+
 fn estimate_tokens(request: &CompletionRequest, completion: &Completion) -> u64 {
     let prompt: usize = request
         .messages
@@ -252,6 +212,61 @@ fn user_hash(user_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::providers::ProviderKind;
+
+    async fn published(events: Vec<(Duration, Progress)>) -> Vec<String> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (progress, mut shown) = watch::channel(String::new());
+        let mut seen = Vec::new();
+        let publisher = publish(rx, &progress);
+        let feed = async {
+            for (wait, event) in events {
+                tokio::time::advance(wait).await;
+                tx.send(event).unwrap();
+                tokio::task::yield_now().await;
+                if shown.has_changed().unwrap_or(false) {
+                    seen.push(shown.borrow_and_update().clone());
+                }
+            }
+            drop(tx);
+        };
+        tokio::join!(publisher, feed);
+        if shown.has_changed().unwrap_or(false) {
+            seen.push(shown.borrow_and_update().clone());
+        }
+        seen
+    }
+
+    fn delta(text: &str) -> Progress {
+        Progress::Delta(text.into())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn partial_text_is_published_at_most_every_interval_and_at_the_end() {
+        let seen = published(vec![
+            (Duration::ZERO, delta("a")),
+            (Duration::from_millis(10), delta("b")),
+            (PROGRESS_EVERY, delta("c")),
+            (Duration::from_millis(10), delta("d")),
+        ])
+        .await;
+        assert_eq!(seen, ["abc".to_string(), "abcd".to_string(),]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_drops_the_text_of_the_provider_that_failed() {
+        let restart = Progress::Restart {
+            provider: ProviderKind::OpenAi,
+        };
+        let seen = published(vec![
+            (PROGRESS_EVERY, delta("cut sho")),
+            (Duration::ZERO, restart),
+            (PROGRESS_EVERY, delta("fresh")),
+        ])
+        .await;
+        assert_eq!(seen, ["cut sho".to_string(), "fresh".to_string(),]);
+    }
 
     #[test]
     fn user_hashes_are_stable_and_distinct() {

@@ -1,5 +1,6 @@
-//! `duet ask "question"`: one question through a provider's pooled client,
-//! the answer streamed to stdout, then its numbered sources. For scripts and
+//! `duet ask "question"`: one question through the providers' failover (or
+//! only the `--provider` named), the answer streamed to stdout, then its
+//! numbered sources; what fell back and why goes to stderr. For scripts and
 //! for checking a configuration end to end.
 
 use std::collections::HashMap;
@@ -8,22 +9,24 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::plain::format_sources;
-use super::{Cli, load_or_report, report};
 use chrono::Datelike;
 
+use super::Cli;
+use super::bootstrap::{EXIT_SETUP, Started, start};
+use super::plain::format_sources;
+use crate::app::{self, App};
+
+use crate::chat::messages;
 use crate::chat::prompt::system_message;
 use crate::chat::router::{self, RouterConfig};
-use crate::config::{Config, Purpose};
+use crate::config::Config;
 use crate::providers::{
-    ChatMessage, Completion, CompletionRequest, ErrorKind, ProviderClient, ProviderError,
-    ProviderKind, Providers, Role,
+    AnswerError, AnswerPlan, Answered, ChatMessage, Completion, CompletionRequest, ErrorKind,
+    FailoverNote, Progress, ProviderError, ProviderKind, Providers, Role,
 };
 
 /// Exit status when the provider could not answer.
 const EXIT_PROVIDER_FAILED: u8 = 1;
-/// Exit status for configuration and usage problems.
-const EXIT_SETUP: u8 = 2;
 
 /// Ask one question and print the answer, then its sources.
 #[derive(Debug, Args)]
@@ -46,18 +49,6 @@ fn parse_provider(name: &str) -> Result<ProviderKind, String> {
 
 /// Exit 0 with the answer printed; 1 when the provider failed; 2 for setup problems.
 pub fn ask(cli: &Cli, args: &AskArgs, env: &HashMap<String, String>) -> ExitCode {
-    let config = match load_or_report(cli, env) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    if let Err(errors) = config.require(Purpose::Terminal) {
-        report(&errors);
-        return ExitCode::from(EXIT_SETUP);
-    }
-    if let Err(error) = crate::logging::init(&config, env.get("RUST_LOG").map(String::as_str)) {
-        eprintln!("duet: cannot open LOG_FILE: {error}");
-        return ExitCode::from(EXIT_SETUP);
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -68,19 +59,23 @@ pub fn ask(cli: &Cli, args: &AskArgs, env: &HashMap<String, String>) -> ExitCode
             return ExitCode::from(EXIT_SETUP);
         }
     };
-    runtime.block_on(run(&config, args))
+    runtime.block_on(async {
+        let Started {
+            app,
+            log_file: _log,
+        } = match start(cli, env, app::Role::OneShot).await {
+            Ok(started) => started,
+            Err(code) => return code,
+        };
+        run(&app, args).await
+    })
 }
 
-async fn run(config: &Config, args: &AskArgs) -> ExitCode {
-    let providers = match Providers::from_config(config) {
-        Ok(providers) => providers,
-        Err(error) => {
-            eprintln!("duet: cannot set up the providers: {error}");
-            return ExitCode::from(EXIT_SETUP);
-        }
-    };
+async fn run(app: &App, args: &AskArgs) -> ExitCode {
+    let config = &*app.config();
+    let providers = app.service.providers();
     let question = args.question.join(" ");
-    let Some(client) = pick(&providers, args.provider, &question, config) else {
+    let Some((plan, question)) = plan(&providers, args.provider, question, config) else {
         let name = args.provider.map_or("no provider", ProviderKind::as_str);
         eprintln!("duet: {name} is not configured (set its API key, or a local OPENAI_API_URL)");
         return ExitCode::from(EXIT_SETUP);
@@ -96,58 +91,108 @@ async fn run(config: &Config, args: &AskArgs) -> ExitCode {
         user_hash: None,
     };
     let answer = if args.no_stream {
-        client
-            .complete(&request)
+        providers
+            .answer(plan, &request, None)
             .await
-            .inspect(|c| print!("{}", c.text))
+            .inspect(|answered| print!("{}", answered.completion.text))
     } else {
-        stream_to_stdout(client, &request).await
+        stream_to_stdout(&providers, plan, &request).await
     };
     match answer {
-        Ok(completion) => {
-            print_sources(&completion);
+        Ok(answered) => {
+            print_sources(&answered.completion);
+            if let Some(note) = answered.note {
+                eprint!("{}", describe_failover(note));
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
             println!();
             tracing::error!(%error, "ask failed");
-            eprintln!("duet: {}", explain(&error));
+            for error in error.errors() {
+                eprintln!("duet: {}", explain(error));
+            }
+            if let AnswerError::NotConfigured { provider } = error {
+                eprintln!("duet: {provider} is not configured");
+            }
             ExitCode::from(EXIT_PROVIDER_FAILED)
         }
     }
 }
 
-/// The named provider, else the one the router picks for the question.
-fn pick<'a>(
-    providers: &'a Providers,
+/// Only the named provider; else the one the router picks for the question
+/// (its routing prefix removed), with failover. `None` when nothing usable
+/// is configured.
+fn plan(
+    providers: &Providers,
     wanted: Option<ProviderKind>,
-    question: &str,
+    question: String,
     config: &Config,
-) -> Option<&'a ProviderClient> {
-    let kind = wanted.unwrap_or_else(|| {
-        let router = RouterConfig::from_config(config, chrono::Utc::now().year());
-        let route = router::route(question, &[], &router);
-        let reasons: Vec<String> = route.reasons.iter().map(ToString::to_string).collect();
-        tracing::info!(provider = %route.provider, reasons = %reasons.join(", "), "routed");
-        route.provider
-    });
-    providers.get(kind)
+) -> Option<(AnswerPlan, String)> {
+    if let Some(kind) = wanted {
+        return providers
+            .get(kind)
+            .map(|_| (AnswerPlan::only(kind), question));
+    }
+    if providers.available().is_empty() {
+        return None;
+    }
+    let router = RouterConfig::from_config(config, chrono::Utc::now().year());
+    let route = router::route(&question, &[], &router);
+    let reasons: Vec<String> = route.reasons.iter().map(ToString::to_string).collect();
+    tracing::info!(provider = %route.provider, reasons = %reasons.join(", "), "routed");
+    let plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+    Some((plan, route.question))
 }
 
 async fn stream_to_stdout(
-    client: &ProviderClient,
+    providers: &Providers,
+    plan: AnswerPlan,
     request: &CompletionRequest,
-) -> Result<Completion, ProviderError> {
-    let (deltas, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+) -> Result<Answered, AnswerError> {
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
     let print = async {
-        while let Some(delta) = received.recv().await {
+        let mut printed = false;
+        while let Some(event) = received.recv().await {
+            let text = match event {
+                Progress::Delta(delta) => delta,
+                // What is on the terminal cannot be taken back: end the line and say so.
+                Progress::Restart { provider } if printed => {
+                    let _ = writeln!(std::io::stdout().lock());
+                    eprintln!("duet: the text above is dropped; {provider} answers from the start");
+                    printed = false;
+                    continue;
+                }
+                Progress::Restart { .. } => continue,
+            };
+            printed |= !text.is_empty();
             let mut out = std::io::stdout().lock();
             // A closed stdout (`| head`) must not abort the request.
-            let _ = out.write_all(delta.as_bytes()).and_then(|()| out.flush());
+            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         }
     };
-    let (result, ()) = tokio::join!(client.stream(request, deltas), print);
+    let (result, ()) = tokio::join!(providers.answer(plan, request, Some(events)), print);
     result
+}
+
+/// What failover did, for stderr: a line saying what happened, then the
+/// note a Discord user gets with such an answer, if any.
+fn describe_failover(note: FailoverNote) -> String {
+    let what = match note {
+        FailoverNote::FellBack { from, to, reason } => {
+            format!("duet: {from} failed ({reason}); {to} answered instead\n")
+        }
+        FailoverNote::Rerouted { from, to } => {
+            format!("duet: {from} said it cannot browse; {to} answered instead\n")
+        }
+        FailoverNote::RerouteFailed { from, to, reason } => format!(
+            "duet: {from} said it cannot browse; re-asking {to} failed ({reason}), so this is {from}'s answer\n"
+        ),
+    };
+    match messages::failover_note(note) {
+        Some(user_note) => format!("{what}duet: {user_note}\n"),
+        None => what,
+    }
 }
 
 fn print_sources(completion: &Completion) {
@@ -206,5 +251,27 @@ mod tests {
         );
         assert!(parse_provider("OpenAI").is_ok());
         assert!(parse_provider("claude").is_err());
+    }
+
+    #[test]
+    fn a_fallback_from_perplexity_carries_the_web_search_note() {
+        let text = describe_failover(FailoverNote::FellBack {
+            from: ProviderKind::Perplexity,
+            to: ProviderKind::OpenAi,
+            reason: ErrorKind::Overloaded,
+        });
+        assert_eq!(
+            text,
+            "duet: perplexity failed (overloaded); openai answered instead\n\
+             duet: Web search is unavailable right now, so this answer has no live sources.\n"
+        );
+        let rerouted = describe_failover(FailoverNote::Rerouted {
+            from: ProviderKind::OpenAi,
+            to: ProviderKind::Perplexity,
+        });
+        assert_eq!(
+            rerouted,
+            "duet: openai said it cannot browse; perplexity answered instead\n"
+        );
     }
 }

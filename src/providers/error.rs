@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::ProviderKind;
+use super::types::ProviderKind;
 use crate::secret::Secret;
 
 /// Longest excerpt of a response body kept in an error or a log line.

@@ -1,35 +1,26 @@
 //! Upstream LLM providers: OpenAI (or any compatible server) and Perplexity,
 //! each behind one long-lived pooled client.
 //!
-//! - [`Providers`] / [`ProviderClient`] (`registry.rs`): what the rest of the bot calls.
-//! - `pool.rs`, `send.rs`, `classify.rs`, `pause.rs`, `retry.rs`, `connector.rs`,
-//!   `stats.rs`: the pooled client — semaphore, rate limiter, 429 pause,
-//!   retries, connection counting, metrics.
-//! - `openai.rs`, `perplexity.rs` + `perplexity_stream.rs`, `sonar.rs`,
-//!   `citations.rs`, `sse.rs`, `wire.rs`: the wire formats.
+//! - [`Providers`] / [`ProviderClient`] (`registry.rs`): what the rest of the bot calls;
+//! - `failover.rs`: [`Providers::answer`], the routed provider, then the
+//!   other one when it fails, and the cannot-browse re-ask (`cannot_browse.rs`);
+//! - `transport/`: the pooled client (admission, send and retry loop, 429
+//!   pause, connection counting, stats), which knows no wire format;
+//! - `wire/`: one [`wire::WireFormat`] per API shape;
+//! - `types.rs` and `error.rs`: what goes in and out, and why a call failed.
 
-mod citations;
-mod classify;
-mod connector;
+mod cannot_browse;
 mod error;
-mod openai;
-mod pause;
-mod perplexity;
-mod perplexity_stream;
-mod pool;
+mod failover;
 mod registry;
-mod retry;
-mod send;
-mod sonar;
-mod sse;
-mod stats;
+mod transport;
 mod types;
 mod wire;
 
+pub use cannot_browse::says_it_cannot_browse;
 pub use error::{ErrorKind, ProviderError, ProviderSetupError};
-pub use perplexity::{Target as PerplexityTarget, resolve_target as resolve_perplexity_target};
+pub use failover::{AnswerError, AnswerPlan, Answered, FailoverNote, Progress};
 pub use registry::{ProviderClient, Providers};
-pub use retry::parse_go_duration;
-pub use send::MAX_BODY_BYTES;
-pub use stats::{LastError, PoolStats};
+pub use transport::{LastError, MAX_BODY_BYTES, PoolStats, parse_go_duration};
 pub use types::*;
+pub use wire::{Target as PerplexityTarget, resolve_target as resolve_perplexity_target};

@@ -1,66 +1,23 @@
 //! The providers the bot can use, each a [`ProviderClient`]: a wire format
-//! (OpenAI, Perplexity Agent or legacy Sonar) over its own [`PooledClient`].
-//! Built once from the configuration and shared by cheap clones; the HTTP
-//! client and its connections close when the last clone is dropped.
+//! (any [`WireFormat`]) over its own [`PooledClient`]. Built once from the
+//! configuration and shared by cheap clones; the HTTP client and its
+//! connections close when the last clone is dropped. Failover between them
+//! is in `failover.rs`.
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::error::{ProviderError, ProviderSetupError};
-use super::openai::OpenAiApi;
-use super::perplexity::AgentApi;
-use super::pool::{PooledClient, load_roots};
-use super::send::Call;
-use super::sonar::SonarApi;
-use super::sse::read_events;
-use super::stats::PoolStats;
-use super::{Completion, CompletionRequest, ProviderKind};
-use crate::config::{Config, PerplexityApi};
-
-/// The wire format a client speaks.
-#[derive(Debug)]
-enum Api {
-    OpenAi(OpenAiApi),
-    Agent(AgentApi),
-    Sonar(SonarApi),
-}
-
-impl Api {
-    fn model(&self) -> &str {
-        match self {
-            Api::OpenAi(api) => api.model(),
-            Api::Agent(api) => api.model(),
-            Api::Sonar(api) => api.model(),
-        }
-    }
-
-    fn call(&self, request: &CompletionRequest, stream: bool) -> Call {
-        let (url, body) = match self {
-            Api::OpenAi(api) => (api.url(), api.body(request, stream)),
-            Api::Agent(api) => (api.url(), api.body(request, stream)),
-            Api::Sonar(api) => (api.url(), api.body(request, stream)),
-        };
-        Call {
-            url: url.clone(),
-            body,
-            stream,
-        }
-    }
-
-    fn warm_up_url(&self) -> url::Url {
-        match self {
-            Api::OpenAi(api) => api.warm_up_url(),
-            Api::Agent(api) => api.warm_up_url(),
-            Api::Sonar(api) => api.warm_up_url(),
-        }
-    }
-}
+use super::transport::{Call, PoolStats, PooledClient, load_roots};
+use super::types::{Completion, CompletionRequest, ProviderKind};
+use super::wire::{WireFormat, openai_format, perplexity_format, read_events};
+use crate::config::Config;
 
 #[derive(Debug)]
 struct Inner {
     kind: ProviderKind,
-    api: Api,
+    wire: Box<dyn WireFormat>,
     pool: PooledClient,
     warm_up: bool,
 }
@@ -78,22 +35,26 @@ impl ProviderClient {
 
     /// The configured model (or preset) name.
     pub fn model(&self) -> &str {
-        self.inner.api.model()
+        self.inner.wire.model()
     }
 
     pub fn stats(&self) -> PoolStats {
         self.inner.pool.stats()
     }
 
+    fn call(&self, request: &CompletionRequest, stream: bool) -> Call {
+        Call {
+            url: self.inner.wire.endpoint().clone(),
+            body: self.inner.wire.body(request, stream),
+            stream,
+        }
+    }
+
     /// One question, one whole answer.
     pub async fn complete(&self, request: &CompletionRequest) -> Result<Completion, ProviderError> {
-        let Inner { api, pool, .. } = &*self.inner;
-        let fetched = pool.fetch(&api.call(request, false)).await?;
-        let parsed = match api {
-            Api::OpenAi(api) => api.parse(&fetched.body, &pool.redactor),
-            Api::Agent(api) => api.parse(&fetched.body, &pool.redactor),
-            Api::Sonar(api) => api.parse(&fetched.body, &pool.redactor),
-        };
+        let Inner { wire, pool, .. } = &*self.inner;
+        let fetched = pool.fetch(&self.call(request, false)).await?;
+        let parsed = wire.parse(&fetched.body, pool.redactor());
         if let Err(error) = &parsed {
             // The request id is what the provider's support asks for.
             tracing::warn!(
@@ -115,30 +76,14 @@ impl ProviderClient {
         request: &CompletionRequest,
         deltas: UnboundedSender<String>,
     ) -> Result<Completion, ProviderError> {
-        let Inner { api, pool, .. } = &*self.inner;
+        let Inner { wire, pool, .. } = &*self.inner;
         // Send-path failures are counted there; only what follows is recorded here.
-        let mut open = pool.open_stream(&api.call(request, true)).await?;
-        let result = async {
-            let redactor = &pool.redactor;
-            match api {
-                Api::OpenAi(api) => {
-                    let mut parser = api.stream_parser(redactor);
-                    let ended = read_events(pool, &mut open, &mut parser, &deltas).await?;
-                    parser.finish(ended)
-                }
-                Api::Agent(api) => {
-                    let mut parser = api.stream_parser(redactor);
-                    let ended = read_events(pool, &mut open, &mut parser, &deltas).await?;
-                    parser.finish(ended, &deltas)
-                }
-                Api::Sonar(api) => {
-                    let mut parser = api.stream_parser(redactor);
-                    let ended = read_events(pool, &mut open, &mut parser, &deltas).await?;
-                    parser.finish(ended)
-                }
-            }
-        }
-        .await;
+        let mut open = pool.open_stream(&self.call(request, true)).await?;
+        let mut decoder = wire.stream_decoder(pool.redactor());
+        let result = match read_events(&mut open, decoder.as_mut(), &deltas).await {
+            Ok(ended) => decoder.finish(ended, &deltas),
+            Err(error) => Err(error),
+        };
         self.record(result)
     }
 
@@ -148,15 +93,15 @@ impl ProviderClient {
         result: Result<Completion, ProviderError>,
     ) -> Result<Completion, ProviderError> {
         match &result {
-            Ok(_) => self.inner.pool.counters.succeeded(),
-            Err(error) => self.inner.pool.counters.failed(error.kind()),
+            Ok(_) => self.inner.pool.record_success(),
+            Err(error) => self.inner.pool.record_failure(error.kind()),
         }
         result
     }
 
     async fn warm_up(&self) {
         if self.inner.warm_up {
-            self.inner.pool.warm_up(self.inner.api.warm_up_url()).await;
+            self.inner.pool.warm_up(self.inner.wire.warm_up_url()).await;
         }
     }
 }
@@ -184,7 +129,7 @@ impl Providers {
             )?;
             clients.push(client(
                 ProviderKind::OpenAi,
-                Api::OpenAi(OpenAiApi::new(openai, output_tokens)),
+                openai_format(openai, output_tokens),
                 pool,
                 openai.pool.warmup,
             ));
@@ -197,13 +142,9 @@ impl Providers {
                 perplexity.api_key.as_ref(),
                 &roots,
             )?;
-            let api = match perplexity.api {
-                PerplexityApi::Agent => Api::Agent(AgentApi::new(perplexity, output_tokens)),
-                PerplexityApi::Sonar => Api::Sonar(SonarApi::new(perplexity, output_tokens)),
-            };
             clients.push(client(
                 ProviderKind::Perplexity,
-                api,
+                perplexity_format(perplexity, output_tokens),
                 pool,
                 perplexity.pool.warmup,
             ));
@@ -232,11 +173,16 @@ impl Providers {
     }
 }
 
-fn client(kind: ProviderKind, api: Api, pool: PooledClient, warm_up: bool) -> ProviderClient {
+fn client(
+    kind: ProviderKind,
+    wire: Box<dyn WireFormat>,
+    pool: PooledClient,
+    warm_up: bool,
+) -> ProviderClient {
     ProviderClient {
         inner: Arc::new(Inner {
             kind,
-            api,
+            wire,
             pool,
             warm_up,
         }),
@@ -269,6 +215,19 @@ mod tests {
             both.get(ProviderKind::Perplexity).unwrap().model(),
             "perplexity/sonar"
         );
+    }
+
+    #[test]
+    fn perplexity_api_picks_the_wire_format() {
+        let agent = providers(&[("PERPLEXITY_API_KEY", "pplx-b")]);
+        let sonar = providers(&[
+            ("PERPLEXITY_API_KEY", "pplx-b"),
+            ("PERPLEXITY_API", "sonar"),
+        ]);
+        let model = |p: &Providers| p.get(ProviderKind::Perplexity).unwrap().model().to_string();
+        assert_eq!(model(&agent), "perplexity/sonar");
+        // Legacy Sonar takes the model name without the Agent API's vendor prefix.
+        assert_eq!(model(&sonar), "sonar");
     }
 
     #[test]

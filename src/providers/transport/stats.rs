@@ -10,8 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::{ErrorKind, ProviderKind};
 use crate::metric_names as m;
+use crate::providers::error::ErrorKind;
+use crate::providers::types::ProviderKind;
 
 /// How far back `rate_limited_recent` looks.
 pub const RECENT_429_WINDOW: Duration = Duration::from_secs(300);

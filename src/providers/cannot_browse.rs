@@ -1,5 +1,5 @@
 //! Recognises OpenAI answers that admit they cannot browse or lack current
-//! information, so the question can be re-asked of Perplexity once.
+//! information, so failover (`failover.rs`) can re-ask Perplexity once.
 
 use std::sync::LazyLock;
 

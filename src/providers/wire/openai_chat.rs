@@ -9,17 +9,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::error::{ProviderError, Redactor};
-use super::sse::{Flow, SseEvent, StreamParser, chat_completion_data};
-use super::wire::{decode, endpoint, malformed};
-use super::{Completion, CompletionRequest, ProviderKind, Usage};
+use super::decode::{decode, malformed};
+use super::format::{Flow, StreamDecoder, WireFormat, chat_completion_data, endpoint};
+use super::sse::SseEvent;
 use crate::config::{OpenAiConfig, TokenLimitField};
+use crate::providers::error::{ProviderError, Redactor};
+use crate::providers::types::{Completion, CompletionRequest, ProviderKind, Usage};
 
 const PROVIDER: ProviderKind = ProviderKind::OpenAi;
 
 /// Builds OpenAI requests and reads OpenAI responses.
 #[derive(Debug, Clone)]
-pub struct OpenAiApi {
+pub struct OpenAiChat {
     chat_url: url::Url,
     models_url: url::Url,
     model: String,
@@ -28,7 +29,7 @@ pub struct OpenAiApi {
     output_tokens: usize,
 }
 
-impl OpenAiApi {
+impl OpenAiChat {
     pub fn new(config: &OpenAiConfig, output_tokens: usize) -> Self {
         Self {
             chat_url: endpoint(&config.base_url, "chat/completions"),
@@ -39,21 +40,23 @@ impl OpenAiApi {
             output_tokens,
         }
     }
+}
 
-    pub fn model(&self) -> &str {
+impl WireFormat for OpenAiChat {
+    fn model(&self) -> &str {
         &self.model
     }
 
-    pub fn url(&self) -> &url::Url {
+    fn endpoint(&self) -> &url::Url {
         &self.chat_url
     }
 
     /// `GET /models`: cheap, and opens the connection the chat calls will use.
-    pub fn warm_up_url(&self) -> url::Url {
+    fn warm_up_url(&self) -> url::Url {
         self.models_url.clone()
     }
 
-    pub fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
+    fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
         let messages: Vec<Value> = request
             .messages
             .iter()
@@ -80,7 +83,7 @@ impl OpenAiApi {
         Bytes::from(Value::Object(body).to_string())
     }
 
-    pub fn parse(&self, body: &[u8], redactor: &Redactor) -> Result<Completion, ProviderError> {
+    fn parse(&self, body: &[u8], redactor: &Redactor) -> Result<Completion, ProviderError> {
         let response: ChatResponse = decode(PROVIDER, redactor, body, "chat completion")?;
         if let Some(error) = response.error {
             return Err(in_body_error(&error, redactor));
@@ -108,14 +111,14 @@ impl OpenAiApi {
         })
     }
 
-    pub fn stream_parser(&self, redactor: &Redactor) -> OpenAiStream {
-        OpenAiStream {
+    fn stream_decoder(&self, redactor: &Redactor) -> Box<dyn StreamDecoder> {
+        Box::new(OpenAiChatStream {
             redactor: redactor.clone(),
             text: String::new(),
             model: self.model.clone(),
             usage: None,
             finish_reason: None,
-        }
+        })
     }
 }
 
@@ -222,7 +225,7 @@ struct Delta {
 
 /// The state of one OpenAI stream.
 #[derive(Debug)]
-pub struct OpenAiStream {
+pub struct OpenAiChatStream {
     redactor: Redactor,
     text: String,
     model: String,
@@ -230,7 +233,7 @@ pub struct OpenAiStream {
     finish_reason: Option<String>,
 }
 
-impl StreamParser for OpenAiStream {
+impl StreamDecoder for OpenAiChatStream {
     fn on_event(
         &mut self,
         event: &SseEvent,
@@ -267,11 +270,13 @@ impl StreamParser for OpenAiStream {
         }
         Ok(Flow::Continue)
     }
-}
 
-impl OpenAiStream {
     /// The answer, once the stream ended; `ended` says whether `[DONE]` came.
-    pub fn finish(self, ended: bool) -> Result<Completion, ProviderError> {
+    fn finish(
+        self: Box<Self>,
+        ended: bool,
+        _deltas: &UnboundedSender<String>,
+    ) -> Result<Completion, ProviderError> {
         if !ended {
             return Err(ProviderError::Malformed {
                 provider: PROVIDER,
@@ -297,16 +302,16 @@ impl OpenAiStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{ChatMessage, Role};
+    use crate::providers::types::{ChatMessage, Role};
     use std::collections::HashMap;
 
-    fn api(env: &[(&str, &str)]) -> OpenAiApi {
+    fn api(env: &[(&str, &str)]) -> OpenAiChat {
         let env: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let config = crate::config::Config::from_env(&env).unwrap();
-        OpenAiApi::new(&config.openai, config.prompt.output_tokens)
+        OpenAiChat::new(&config.openai, config.prompt.output_tokens)
     }
 
     fn request() -> CompletionRequest {
@@ -319,7 +324,7 @@ mod tests {
         }
     }
 
-    fn body_json(api: &OpenAiApi, stream: bool) -> Value {
+    fn body_json(api: &OpenAiChat, stream: bool) -> Value {
         serde_json::from_slice(&api.body(&request(), stream)).unwrap()
     }
 
@@ -364,10 +369,10 @@ mod tests {
         let error = api(&[])
             .parse(br#"{"choices":[]}"#, &Redactor::default())
             .unwrap_err();
-        assert_eq!(error.kind(), super::super::ErrorKind::Malformed);
+        assert_eq!(error.kind(), crate::providers::error::ErrorKind::Malformed);
     }
 
-    fn feed(parser: &mut OpenAiStream, lines: &[&str]) -> Result<bool, ProviderError> {
+    fn feed(parser: &mut dyn StreamDecoder, lines: &[&str]) -> Result<bool, ProviderError> {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         for line in lines {
             let event = SseEvent {
@@ -384,9 +389,9 @@ mod tests {
     #[test]
     fn a_stream_tolerates_empty_choices_and_blank_data() {
         let api = api(&[]);
-        let mut parser = api.stream_parser(&Redactor::default());
+        let mut parser = api.stream_decoder(&Redactor::default());
         let done = feed(
-            &mut parser,
+            parser.as_mut(),
             &[
                 r#"{"model":"m","choices":[{"delta":{"role":"assistant","content":""}}]}"#,
                 "",
@@ -397,7 +402,9 @@ mod tests {
             ],
         )
         .unwrap();
-        let completion = parser.finish(done).unwrap();
+        let completion = parser
+            .finish(done, &tokio::sync::mpsc::unbounded_channel().0)
+            .unwrap();
         assert_eq!(completion.text, "Hello");
         assert_eq!(completion.model, "m");
         assert_eq!(completion.usage.unwrap().output_tokens, 2);
@@ -406,22 +413,24 @@ mod tests {
     #[test]
     fn a_stream_without_done_is_truncated() {
         let api = api(&[]);
-        let mut parser = api.stream_parser(&Redactor::default());
+        let mut parser = api.stream_decoder(&Redactor::default());
         let done = feed(
-            &mut parser,
+            parser.as_mut(),
             &[r#"{"choices":[{"delta":{"content":"Hel"}}]}"#],
         )
         .unwrap();
-        let error = parser.finish(done).unwrap_err();
+        let error = parser
+            .finish(done, &tokio::sync::mpsc::unbounded_channel().0)
+            .unwrap_err();
         assert!(error.to_string().contains("without [DONE]"), "{error}");
     }
 
     #[test]
     fn an_error_object_in_the_stream_is_fatal() {
         let api = api(&[]);
-        let mut parser = api.stream_parser(&Redactor::default());
+        let mut parser = api.stream_decoder(&Redactor::default());
         let error = feed(
-            &mut parser,
+            parser.as_mut(),
             &[r#"{"error":{"message":"upstream exploded"}}"#],
         )
         .unwrap_err();

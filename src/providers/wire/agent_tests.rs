@@ -1,16 +1,18 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::*;
-use crate::providers::sse::{Flow, SseEvent, StreamParser};
-use crate::providers::{ChatMessage, ErrorKind};
+use crate::providers::error::ErrorKind;
+use crate::providers::types::ChatMessage;
+use crate::providers::wire::format::Flow;
+use crate::providers::wire::sse::SseEvent;
 
-fn api(env: &[(&str, &str)]) -> AgentApi {
+fn api(env: &[(&str, &str)]) -> PerplexityAgent {
     let env: HashMap<String, String> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let config = crate::config::Config::from_env(&env).unwrap();
-    AgentApi::new(&config.perplexity, 800)
+    PerplexityAgent::new(&config.perplexity, 800)
 }
 
 fn request() -> CompletionRequest {
@@ -23,7 +25,7 @@ fn request() -> CompletionRequest {
     }
 }
 
-fn body_json(api: &AgentApi, stream: bool) -> Value {
+fn body_json(api: &PerplexityAgent, stream: bool) -> Value {
     serde_json::from_slice(&api.body(&request(), stream)).unwrap()
 }
 
@@ -144,7 +146,7 @@ fn a_failed_run_with_http_200_is_an_error() {
 
 fn run_stream(events: &[Value]) -> (Result<Completion, ProviderError>, String) {
     let api = api(&[]);
-    let mut parser = api.stream_parser(&Redactor::default());
+    let mut parser = api.stream_decoder(&Redactor::default());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut ended = false;
     for value in events {

@@ -21,12 +21,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::ProviderKind;
+use super::classify::{Origin, describe, key_prefix};
 use super::connector::CountDials;
-use super::error::{ProviderError, ProviderSetupError, Redactor};
 use super::pause::PauseGate;
 use super::stats::{PoolCounters, PoolStats, version_name};
 use crate::config::{Http2Mode, PoolConfig};
+use crate::providers::error::{ErrorKind, ProviderError, ProviderSetupError, Redactor};
+use crate::providers::types::ProviderKind;
 use crate::secret::Secret;
 
 /// Spread of the limiter's wake-ups, so queued requests do not leave together.
@@ -86,6 +87,29 @@ impl PooledClient {
             pause: PauseGate::default(),
             counters,
         })
+    }
+
+    /// Removes this provider's key from text that came from the network.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// The provider and its redactor, for building errors.
+    pub(super) fn origin(&self) -> Origin<'_> {
+        Origin {
+            provider: self.provider,
+            redactor: &self.redactor,
+        }
+    }
+
+    /// Counts a failure found after the send path handed over (a bad body,
+    /// a cut stream); the send path counts its own.
+    pub fn record_failure(&self, kind: ErrorKind) {
+        self.counters.failed(kind);
+    }
+
+    pub fn record_success(&self) {
+        self.counters.succeeded();
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -160,8 +184,8 @@ impl PooledClient {
             waiting = stats.waiting,
             waited_ms = waited.as_millis() as u64,
             "connection pool exhausted; raise {}_MAX_CONNECTIONS or {}_POOL_TIMEOUT",
-            prefix(self.provider),
-            prefix(self.provider),
+            key_prefix(self.provider),
+            key_prefix(self.provider),
         );
         ProviderError::PoolExhausted {
             provider: self.provider,
@@ -204,7 +228,7 @@ impl PooledClient {
         let sent = request.send().await;
         let outcome = if sent.is_ok() { "ok" } else { "connect" };
         self.counters.request_done(outcome, started.elapsed());
-        let response = sent.map_err(|e| self.redactor.clean(&super::classify::describe(&e)))?;
+        let response = sent.map_err(|e| self.redactor.clean(&describe(&e)))?;
         self.note_version(response.version());
         let status = response.status().as_u16();
         // Drain so the connection goes back to the pool.
@@ -241,7 +265,7 @@ fn build_http(
     }
     builder.build().map_err(|e| ProviderSetupError::Client {
         provider,
-        message: super::classify::describe(&e),
+        message: describe(&e),
     })
 }
 
@@ -251,14 +275,6 @@ fn bearer(provider: ProviderKind, key: &Secret) -> Result<HeaderValue, ProviderS
     // Keeps the value out of hyper's and h2's debug output.
     value.set_sensitive(true);
     Ok(value)
-}
-
-/// The `[ConnectionPool]` key prefix of a provider.
-pub fn prefix(provider: ProviderKind) -> &'static str {
-    match provider {
-        ProviderKind::OpenAi => "OPENAI",
-        ProviderKind::Perplexity => "PERPLEXITY",
-    }
 }
 
 /// Reads `TLS_CA_FILE`: every PEM certificate in it becomes an extra root.

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::Source;
+use crate::providers::types::Source;
 
 /// Markers longer than this many digits are plain text.
 const MAX_MARKER_DIGITS: usize = 4;

@@ -1,18 +1,19 @@
 //! The Agent API's stream: `data:` events without `[DONE]`, ended by exactly
 //! one terminal event (`response.completed|incomplete|failed|cancelled`).
 //! Text deltas are sent on as they arrive, with citation markers rewritten
-//! to match the source list (see `citations.rs`); the terminal event's full
+//! to match the source list (see `source_numbering.rs`); the terminal event's full
 //! response fills in anything the deltas missed.
 
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::citations::{MarkerRewriter, SourceMap};
-use super::error::{ProviderError, Redactor};
-use super::perplexity::{AgentResponse, Answer, check_status, run_failed, search_results};
-use super::sse::{Flow, SseEvent, StreamParser};
-use super::wire::decode;
-use super::{Completion, ProviderKind, Source, Usage};
+use super::agent_response::{AgentResponse, Answer, check_status, run_failed, search_results};
+use super::decode::decode;
+use super::format::{Flow, StreamDecoder};
+use super::source_numbering::{MarkerRewriter, SourceMap};
+use super::sse::SseEvent;
+use crate::providers::error::{ProviderError, Redactor};
+use crate::providers::types::{Completion, ProviderKind, Source, Usage};
 
 const PROVIDER: ProviderKind = ProviderKind::Perplexity;
 
@@ -54,10 +55,60 @@ impl AgentStream {
         self.last = Some(response);
         Ok(Flow::Done)
     }
+}
+
+fn final_results(response: &AgentResponse) -> Vec<(u64, Source)> {
+    response
+        .output
+        .iter()
+        .flatten()
+        .filter(|item| item["type"] == "search_results")
+        .flat_map(|item| search_results(&item["results"]))
+        .collect()
+}
+
+impl StreamDecoder for AgentStream {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        deltas: &UnboundedSender<String>,
+    ) -> Result<Flow, ProviderError> {
+        let data = event.data.trim();
+        if data.is_empty() {
+            return Ok(Flow::Continue);
+        }
+        let value: Value = decode(PROVIDER, &self.redactor, data.as_bytes(), "stream event")?;
+        match value["type"].as_str().unwrap_or_default() {
+            "response.output_text.delta" => {
+                let fragment = value["delta"].as_str().unwrap_or_default();
+                let ready = self.rewriter.push(fragment, &self.sources);
+                self.emit(ready, deltas);
+            }
+            "response.reasoning.search_results" => {
+                self.sources.add_results(search_results(&value["results"]));
+            }
+            "response.output_item.added" | "response.output_item.done"
+                if value["item"]["type"] == "search_results" =>
+            {
+                self.sources
+                    .add_results(search_results(&value["item"]["results"]));
+            }
+            "response.completed" | "response.incomplete" => return self.terminal(&value),
+            "response.failed" | "response.cancelled" | "error" => {
+                let status = value["response"]["status"].as_str().unwrap_or("failed");
+                let error = value
+                    .get("error")
+                    .or_else(|| value["response"].get("error"));
+                return Err(run_failed(status, error, &self.redactor));
+            }
+            _ => {}
+        }
+        Ok(Flow::Continue)
+    }
 
     /// The answer once the stream ended; `ended` says whether a terminal event came.
-    pub fn finish(
-        mut self,
+    fn finish(
+        mut self: Box<Self>,
         ended: bool,
         deltas: &UnboundedSender<String>,
     ) -> Result<Completion, ProviderError> {
@@ -98,55 +149,5 @@ impl AgentStream {
             usage: last.usage.map(Usage::from),
             provider: PROVIDER,
         })
-    }
-}
-
-fn final_results(response: &AgentResponse) -> Vec<(u64, Source)> {
-    response
-        .output
-        .iter()
-        .flatten()
-        .filter(|item| item["type"] == "search_results")
-        .flat_map(|item| search_results(&item["results"]))
-        .collect()
-}
-
-impl StreamParser for AgentStream {
-    fn on_event(
-        &mut self,
-        event: &SseEvent,
-        deltas: &UnboundedSender<String>,
-    ) -> Result<Flow, ProviderError> {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(Flow::Continue);
-        }
-        let value: Value = decode(PROVIDER, &self.redactor, data.as_bytes(), "stream event")?;
-        match value["type"].as_str().unwrap_or_default() {
-            "response.output_text.delta" => {
-                let fragment = value["delta"].as_str().unwrap_or_default();
-                let ready = self.rewriter.push(fragment, &self.sources);
-                self.emit(ready, deltas);
-            }
-            "response.reasoning.search_results" => {
-                self.sources.add_results(search_results(&value["results"]));
-            }
-            "response.output_item.added" | "response.output_item.done"
-                if value["item"]["type"] == "search_results" =>
-            {
-                self.sources
-                    .add_results(search_results(&value["item"]["results"]));
-            }
-            "response.completed" | "response.incomplete" => return self.terminal(&value),
-            "response.failed" | "response.cancelled" | "error" => {
-                let status = value["response"]["status"].as_str().unwrap_or("failed");
-                let error = value
-                    .get("error")
-                    .or_else(|| value["response"].get("error"));
-                return Err(run_failed(status, error, &self.redactor));
-            }
-            _ => {}
-        }
-        Ok(Flow::Continue)
     }
 }

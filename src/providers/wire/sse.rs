@@ -1,19 +1,9 @@
 //! Server-sent events, tolerant of what real providers and proxies send:
 //! `:` comment lines (OpenRouter's keep-alives), blank `data:` lines, CRLF,
 //! `event:` lines, and a last event without its blank line at EOF.
-//! [`SseDecoder`] is pure; [`read_events`] drives it over a response.
+//! [`SseDecoder`] is pure; `event_stream.rs` drives it over a response.
 
-use std::time::Duration;
-
-use tokio::sync::mpsc::UnboundedSender;
-
-use super::error::ProviderError;
-use super::pool::PooledClient;
-use super::send::{MAX_BODY_BYTES, OpenStream};
-
-/// How long to keep reading after the terminal event so the connection can
-/// be reused; a server that keeps the body open past it only costs the reuse.
-const DRAIN_AFTER_END: Duration = Duration::from_millis(500);
+use crate::providers::transport::MAX_BODY_BYTES;
 
 /// One event: its `event:` name, if any, and its `data:` lines joined by `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +16,7 @@ pub struct SseEvent {
 #[derive(Debug, PartialEq, Eq)]
 pub struct SseTooLarge;
 
+/// Splits a byte stream into events.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
     line: Vec<u8>,
@@ -103,66 +94,6 @@ impl SseDecoder {
             data: std::mem::take(&mut self.data),
         })
     }
-}
-
-/// What a provider's stream parser says after an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    Continue,
-    /// The terminal event: the answer is complete.
-    Done,
-}
-
-/// The JSON of a chat-completions `data:` line (OpenAI and Sonar), or the
-/// flow for a blank line (`Continue`) or the `[DONE]` sentinel (`Done`).
-pub fn chat_completion_data(event: &SseEvent) -> Result<&str, Flow> {
-    match event.data.trim() {
-        "" => Err(Flow::Continue),
-        "[DONE]" => Err(Flow::Done),
-        data => Ok(data),
-    }
-}
-
-/// A provider's stream format.
-pub trait StreamParser {
-    /// Handles one event, sending text fragments on `deltas` as they arrive.
-    fn on_event(
-        &mut self,
-        event: &SseEvent,
-        deltas: &UnboundedSender<String>,
-    ) -> Result<Flow, ProviderError>;
-}
-
-/// Feeds the stream to `parser` until its terminal event; `Ok(false)` when
-/// the body ended before it (the caller decides whether that is an error).
-pub async fn read_events(
-    pool: &PooledClient,
-    stream: &mut OpenStream,
-    parser: &mut impl StreamParser,
-    deltas: &UnboundedSender<String>,
-) -> Result<bool, ProviderError> {
-    let mut decoder = SseDecoder::default();
-    let too_large = || ProviderError::Malformed {
-        provider: pool.provider,
-        detail: format!("stream event larger than {MAX_BODY_BYTES} bytes"),
-    };
-    while let Some(chunk) = stream.next_chunk(pool).await? {
-        for event in decoder.push(&chunk).map_err(|_| too_large())? {
-            if parser.on_event(&event, deltas)? == Flow::Done {
-                drain(pool, stream).await;
-                return Ok(true);
-            }
-        }
-    }
-    if let Some(event) = decoder.finish() {
-        return Ok(parser.on_event(&event, deltas)? == Flow::Done);
-    }
-    Ok(false)
-}
-
-async fn drain(pool: &PooledClient, stream: &mut OpenStream) {
-    let rest = async { while let Ok(Some(_)) = stream.next_chunk(pool).await {} };
-    let _ = tokio::time::timeout(DRAIN_AFTER_END, rest).await;
 }
 
 #[cfg(test)]

@@ -11,24 +11,25 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::warn;
 
-use super::error::{ProviderError, Redactor};
-use super::sse::{Flow, SseEvent, StreamParser, chat_completion_data};
-use super::wire::{decode, endpoint, malformed};
-use super::{Completion, CompletionRequest, ProviderKind, Source, Usage};
+use super::decode::{decode, malformed};
+use super::format::{Flow, StreamDecoder, WireFormat, chat_completion_data, endpoint};
+use super::sse::SseEvent;
 use crate::config::PerplexityConfig;
+use crate::providers::error::{ProviderError, Redactor};
+use crate::providers::types::{Completion, CompletionRequest, ProviderKind, Source, Usage};
 
 const PROVIDER: ProviderKind = ProviderKind::Perplexity;
 
 /// Builds Sonar requests and reads Sonar responses.
 #[derive(Debug, Clone)]
-pub struct SonarApi {
+pub struct LegacySonar {
     url: url::Url,
     models_url: url::Url,
     model: String,
     output_tokens: usize,
 }
 
-impl SonarApi {
+impl LegacySonar {
     pub fn new(config: &PerplexityConfig, output_tokens: usize) -> Self {
         // The Agent API slug of the default model is not a Sonar model name.
         let model = config
@@ -46,20 +47,22 @@ impl SonarApi {
             output_tokens,
         }
     }
+}
 
-    pub fn model(&self) -> &str {
+impl WireFormat for LegacySonar {
+    fn model(&self) -> &str {
         &self.model
     }
 
-    pub fn url(&self) -> &url::Url {
+    fn endpoint(&self) -> &url::Url {
         &self.url
     }
 
-    pub fn warm_up_url(&self) -> url::Url {
+    fn warm_up_url(&self) -> url::Url {
         self.models_url.clone()
     }
 
-    pub fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
+    fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
         let messages: Vec<Value> = request
             .messages
             .iter()
@@ -74,7 +77,7 @@ impl SonarApi {
         Bytes::from(body.to_string())
     }
 
-    pub fn parse(&self, body: &[u8], redactor: &Redactor) -> Result<Completion, ProviderError> {
+    fn parse(&self, body: &[u8], redactor: &Redactor) -> Result<Completion, ProviderError> {
         let response: SonarBody = decode(PROVIDER, redactor, body, "sonar completion")?;
         let text = response
             .choices
@@ -100,8 +103,8 @@ impl SonarApi {
         })
     }
 
-    pub fn stream_parser(&self, redactor: &Redactor) -> SonarStream {
-        SonarStream {
+    fn stream_decoder(&self, redactor: &Redactor) -> Box<dyn StreamDecoder> {
+        Box::new(SonarStream {
             redactor: redactor.clone(),
             model: self.model.clone(),
             text: String::new(),
@@ -109,7 +112,7 @@ impl SonarApi {
             search_results: Vec::new(),
             usage: None,
             finished: false,
-        }
+        })
     }
 }
 
@@ -218,7 +221,7 @@ pub struct SonarStream {
     finished: bool,
 }
 
-impl StreamParser for SonarStream {
+impl StreamDecoder for SonarStream {
     fn on_event(
         &mut self,
         event: &SseEvent,
@@ -242,6 +245,35 @@ impl StreamParser for SonarStream {
         self.absorb(&chunk, deltas);
         let done = chunk.object.as_deref() == Some("chat.completion.done");
         Ok(if done { Flow::Done } else { Flow::Continue })
+    }
+
+    fn finish(
+        self: Box<Self>,
+        ended: bool,
+        _deltas: &UnboundedSender<String>,
+    ) -> Result<Completion, ProviderError> {
+        if !(ended || self.finished) {
+            return Err(ProviderError::Malformed {
+                provider: PROVIDER,
+                detail: format!(
+                    "the stream ended without a finish_reason or [DONE] after {} characters (truncated)",
+                    self.text.chars().count()
+                ),
+            });
+        }
+        if self.text.is_empty() {
+            return Err(ProviderError::Malformed {
+                provider: PROVIDER,
+                detail: "the stream carried no text".into(),
+            });
+        }
+        Ok(Completion {
+            sources: sources(&self.citations, &self.search_results),
+            text: self.text,
+            model: self.model,
+            usage: self.usage,
+            provider: PROVIDER,
+        })
     }
 }
 
@@ -285,31 +317,6 @@ impl SonarStream {
             let _ = deltas.send(fragment);
         }
     }
-
-    pub fn finish(self, ended: bool) -> Result<Completion, ProviderError> {
-        if !(ended || self.finished) {
-            return Err(ProviderError::Malformed {
-                provider: PROVIDER,
-                detail: format!(
-                    "the stream ended without a finish_reason or [DONE] after {} characters (truncated)",
-                    self.text.chars().count()
-                ),
-            });
-        }
-        if self.text.is_empty() {
-            return Err(ProviderError::Malformed {
-                provider: PROVIDER,
-                detail: "the stream carried no text".into(),
-            });
-        }
-        Ok(Completion {
-            sources: sources(&self.citations, &self.search_results),
-            text: self.text,
-            model: self.model,
-            usage: self.usage,
-            provider: PROVIDER,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -317,17 +324,17 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn api() -> SonarApi {
+    fn api() -> LegacySonar {
         let env: HashMap<String, String> =
             [("PERPLEXITY_API".to_string(), "sonar".to_string())].into();
         let config = crate::config::Config::from_env(&env).unwrap();
-        SonarApi::new(&config.perplexity, 500)
+        LegacySonar::new(&config.perplexity, 500)
     }
 
     #[test]
     fn the_default_agent_slug_becomes_the_sonar_model() {
         assert_eq!(api().model(), "sonar");
-        assert!(api().url().as_str().ends_with("/chat/completions"));
+        assert!(api().endpoint().as_str().ends_with("/chat/completions"));
     }
 
     #[test]
@@ -343,7 +350,7 @@ mod tests {
     #[test]
     fn a_stream_may_end_with_a_done_object_instead_of_done() {
         let api = api();
-        let mut parser = api.stream_parser(&Redactor::default());
+        let mut parser = api.stream_decoder(&Redactor::default());
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let chunks = [
             r#"{"object":"chat.completion.chunk","choices":[{"delta":{"content":"Hi "}}],"citations":["https://a.example"]}"#,
@@ -357,7 +364,7 @@ mod tests {
             };
             ended = parser.on_event(&event, &tx).unwrap() == Flow::Done;
         }
-        let completion = parser.finish(ended).unwrap();
+        let completion = parser.finish(ended, &tx).unwrap();
         assert_eq!(completion.text, "Hi [1]");
         assert_eq!(completion.sources[0].url, "https://a.example");
     }
@@ -365,7 +372,7 @@ mod tests {
     #[test]
     fn a_stream_cut_before_any_finish_reason_is_truncated() {
         let api = api();
-        let mut parser = api.stream_parser(&Redactor::default());
+        let mut parser = api.stream_decoder(&Redactor::default());
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let event = SseEvent {
             event: None,
@@ -373,8 +380,8 @@ mod tests {
         };
         parser.on_event(&event, &tx).unwrap();
         assert_eq!(
-            parser.finish(false).unwrap_err().kind(),
-            super::super::ErrorKind::Malformed
+            parser.finish(false, &tx).unwrap_err().kind(),
+            crate::providers::error::ErrorKind::Malformed
         );
     }
 }

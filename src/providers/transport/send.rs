@@ -1,23 +1,23 @@
 //! The one HTTP send path of every provider: admission, the request, the
 //! capped body and the retry loop, all inside the request deadline
 //! (`<PREFIX>_REQUEST_TIMEOUT`), which bounds retries too. Which failures
-//! are retried, and how, is decided in `classify.rs`.
+//! are retried, and how, is decided in `classify.rs`; a 429 pauses the
+//! whole provider here (see `pause.rs`).
 
 use std::future::Future;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::classify::{Failure, Retry};
-use super::error::ProviderError;
+use super::backoff::full_jitter_backoff;
+use super::body::{BodyError, read_capped, request_id, too_large};
+use super::classify::{Failure, Origin, Retry, key_prefix, status_failure, transport_failure};
 use super::pool::{Permit, PooledClient};
-use super::retry::full_jitter_backoff;
-
-/// Bodies larger than this are refused before parsing.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+use crate::providers::error::{ProviderError, Redactor};
+use crate::providers::types::ProviderKind;
 
 /// One request to send (the JSON body is serialised once, resent per attempt).
 #[derive(Debug, Clone)]
@@ -40,6 +40,9 @@ pub struct OpenStream {
     response: reqwest::Response,
     _permit: Permit,
     deadline: Instant,
+    provider: ProviderKind,
+    redactor: Redactor,
+    request_timeout: Duration,
 }
 
 impl PooledClient {
@@ -61,6 +64,9 @@ impl PooledClient {
                 response,
                 _permit: permit,
                 deadline,
+                provider: self.provider,
+                redactor: self.redactor.clone(),
+                request_timeout: self.config.request_timeout,
             })
         })
         .await
@@ -104,23 +110,12 @@ impl PooledClient {
         };
         let result = match tokio::time::timeout_at(deadline, attempts).await {
             Ok(result) => result,
-            Err(_) => Err(self.deadline_error()),
+            Err(_) => Err(deadline_error(self.provider, self.config.request_timeout)),
         };
         if let Err(error) = &result {
             self.counters.failed(error.kind());
         }
         result
-    }
-
-    fn deadline_error(&self) -> ProviderError {
-        ProviderError::Timeout {
-            provider: self.provider,
-            during: format!(
-                "after {}s, the whole-request deadline ({}_REQUEST_TIMEOUT), retries included",
-                self.config.request_timeout.as_secs_f64(),
-                super::pool::prefix(self.provider)
-            ),
-        }
     }
 
     fn retry_delay(
@@ -163,7 +158,7 @@ impl PooledClient {
         let response = match self.request(call).send().await {
             Ok(response) => response,
             Err(error) => {
-                let failure = self.transport_failure(&error, "sending the request");
+                let failure = transport_failure(self.origin(), &error, "sending the request");
                 self.counters
                     .request_done(failure.error.kind().as_str(), started.elapsed());
                 return Err(failure);
@@ -180,6 +175,29 @@ impl PooledClient {
         self.counters
             .request_done(failure.error.kind().as_str(), started.elapsed());
         Err(failure)
+    }
+
+    /// Classifies an error status; a 429 counts, and one that is not about
+    /// quota pauses every request to this provider until the reset.
+    async fn status_failure(&self, response: reqwest::Response) -> Failure {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        // An unreadable error body still leaves the status to go on.
+        let body = read_capped(response).await.unwrap_or_default();
+        let failure = status_failure(self.origin(), status, &headers, &body);
+        if status == 429 {
+            self.counters.rate_limited();
+        }
+        if let (Retry::AfterPause, Some(wait)) = (failure.retry, failure.error.retry_after()) {
+            self.pause.pause_for(wait);
+            warn!(
+                provider = %self.provider,
+                status,
+                retry_after_ms = wait.as_millis() as u64,
+                "rate limited; pausing every request to this provider"
+            );
+        }
+        failure
     }
 
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {
@@ -210,73 +228,44 @@ impl PooledClient {
         drop(permit);
         match body {
             Ok(body) => Ok(Fetched { body, request_id }),
-            Err(BodyError::TooLarge) => Err(Failure::fatal(self.too_large())),
-            Err(BodyError::Transport(error)) => {
-                Err(self.transport_failure(&error, "reading the response body"))
-            }
+            Err(BodyError::TooLarge) => Err(Failure::fatal(too_large(self.provider))),
+            Err(BodyError::Transport(error)) => Err(transport_failure(
+                self.origin(),
+                &error,
+                "reading the response body",
+            )),
         }
     }
 }
 
 impl OpenStream {
     /// The next chunk of the body; `None` at its end. Bounded by the request deadline.
-    pub async fn next_chunk(
-        &mut self,
-        pool: &PooledClient,
-    ) -> Result<Option<Bytes>, ProviderError> {
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, ProviderError> {
         match tokio::time::timeout_at(self.deadline, self.response.chunk()).await {
             Ok(Ok(chunk)) => Ok(chunk),
-            Ok(Err(error)) => Err(pool.transport_failure(&error, "reading the stream").error),
-            Err(_) => Err(pool.deadline_error()),
+            Ok(Err(error)) => {
+                let origin = Origin {
+                    provider: self.provider,
+                    redactor: &self.redactor,
+                };
+                Err(transport_failure(origin, &error, "reading the stream").error)
+            }
+            Err(_) => Err(deadline_error(self.provider, self.request_timeout)),
         }
     }
+
+    pub fn provider(&self) -> ProviderKind {
+        self.provider
+    }
 }
 
-pub(super) enum BodyError {
-    TooLarge,
-    Transport(reqwest::Error),
-}
-
-pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, BodyError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-    {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-pub(super) fn request_id(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn response(body: Vec<u8>) -> reqwest::Response {
-        reqwest::Response::from(http::Response::new(body))
-    }
-
-    #[tokio::test]
-    async fn bodies_up_to_the_cap_are_read_whole() {
-        let body = read_capped(response(vec![b'a'; MAX_BODY_BYTES])).await;
-        assert!(matches!(body, Ok(bytes) if bytes.len() == MAX_BODY_BYTES));
-    }
-
-    #[tokio::test]
-    async fn a_body_over_the_cap_is_refused() {
-        let body = read_capped(response(vec![b'a'; MAX_BODY_BYTES + 1])).await;
-        assert!(matches!(body, Err(BodyError::TooLarge)));
+fn deadline_error(provider: ProviderKind, request_timeout: Duration) -> ProviderError {
+    ProviderError::Timeout {
+        provider,
+        during: format!(
+            "after {}s, the whole-request deadline ({}_REQUEST_TIMEOUT), retries included",
+            request_timeout.as_secs_f64(),
+            key_prefix(provider)
+        ),
     }
 }

@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 
 use tower::{Layer, Service};
 
-use super::ProviderKind;
 use crate::metric_names as m;
+use crate::providers::types::ProviderKind;
 
 /// A layer that counts successful dials into a shared counter.
 #[derive(Clone)]

@@ -1,0 +1,44 @@
+//! The wire formats: how a [`CompletionRequest`](crate::providers::CompletionRequest)
+//! becomes an API's JSON body and how its answer, whole or streamed, becomes
+//! a [`Completion`](crate::providers::Completion). Each format is one
+//! [`WireFormat`] (with its [`StreamDecoder`]):
+//!
+//! - `openai_chat.rs`: OpenAI chat completions (and compatible servers);
+//! - `agent.rs` (+ `agent_response.rs`, `agent_stream.rs`): Perplexity's Agent API;
+//! - `sonar.rs`: Perplexity's legacy Sonar chat completions.
+//!
+//! The registry gets a format from [`openai_format`] or [`perplexity_format`]
+//! and never names one. What they share: `format.rs` (the traits, endpoint URLs), `decode.rs`
+//! (JSON with a redacted excerpt on failure), `sse.rs` and `event_stream.rs`
+//! (server-sent events over the transport's stream) and `source_numbering.rs`
+//! (citation markers renumbered to match the source list).
+
+mod agent;
+mod agent_response;
+mod agent_stream;
+mod decode;
+mod event_stream;
+mod format;
+mod openai_chat;
+mod sonar;
+mod source_numbering;
+mod sse;
+
+pub use agent::{Target, resolve_target};
+pub use event_stream::read_events;
+pub use format::WireFormat;
+
+use crate::config::{OpenAiConfig, PerplexityApi, PerplexityConfig};
+
+/// The wire format OpenAI's settings ask for.
+pub fn openai_format(config: &OpenAiConfig, output_tokens: usize) -> Box<dyn WireFormat> {
+    Box::new(openai_chat::OpenAiChat::new(config, output_tokens))
+}
+
+/// The wire format `PERPLEXITY_API` names.
+pub fn perplexity_format(config: &PerplexityConfig, output_tokens: usize) -> Box<dyn WireFormat> {
+    match config.api {
+        PerplexityApi::Agent => Box::new(agent::PerplexityAgent::new(config, output_tokens)),
+        PerplexityApi::Sonar => Box::new(sonar::LegacySonar::new(config, output_tokens)),
+    }
+}
