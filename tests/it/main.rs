@@ -8,6 +8,7 @@
 //! `providers_secrets.rs` installs the global TRACE subscriber whose every
 //! line it checks. The load harness's smoke test is in `bench/tests/`.
 
+mod bot_dependencies;
 mod chat_pipeline;
 mod cli_ask;
 mod cli_check_config;
