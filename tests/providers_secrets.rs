@@ -2,8 +2,6 @@
 //! log line, even at TRACE level (hyper, h2 and rustls included) and even
 //! when the provider echoes the key back in its error message.
 
-mod support;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -12,7 +10,7 @@ use duet::config::Config;
 use duet::providers::{
     ChatMessage, CompletionRequest, ProviderError, ProviderKind, Providers, Role,
 };
-use support::mock_llm::{Fault, MockLlm, RetryAfter, Route};
+use duet_testkit::mock_llm::{Fault, MockLlm, RetryAfter, Route};
 
 const OPENAI_KEY: &str = "sk-CANARY-openai-7f3a9c";
 const PERPLEXITY_KEY: &str = "pplx-CANARY-perplexity-2b8e";

@@ -1,0 +1,13 @@
+//! duet's test doubles, shared by the integration tests and the load
+//! harness: a mock LLM server ([`mock_llm`]), a fake Discord
+//! ([`fake_discord`]), provider clients pointed at the mock ([`clients`]),
+//! and the real `duet run` as a child process pointed at both
+//! ([`duet_process`]).
+//!
+//! The crates only these doubles need (rcgen, tokio-rustls, hyper-util's
+//! server, axum's WebSocket) are dependencies of this crate, not of the bot.
+
+pub mod clients;
+pub mod duet_process;
+pub mod fake_discord;
+pub mod mock_llm;
