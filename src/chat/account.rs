@@ -1,12 +1,16 @@
 //! What a user can ask about their own data and limits, outside a turn:
 //! reset a conversation, forget everything, export it, and `/status`.
-//! [`super::Conversations`] exposes them to the frontends.
+//! [`super::frontend::Conversations`] exposes them to the frontends.
 
 use tracing::{info, warn};
 
 use super::admission::today;
+use super::frontend::Outcome;
+use super::frontend::ProviderStatus;
+use super::frontend::StatusReport;
+use super::messages;
 use super::service::ChatService;
-use super::{ConversationKey, Outcome, ProviderStatus, StatusReport, messages};
+use super::types::ConversationKey;
 
 impl ChatService {
     pub(super) async fn account_reset(&self, user_id: &str, channel_id: &str) -> Outcome {

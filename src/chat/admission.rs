@@ -3,10 +3,12 @@
 
 use tracing::warn;
 
+use super::frontend::Incoming;
+use super::frontend::Outcome;
 use super::limits::Admission;
 use super::live::Live;
 use super::memory::Memory;
-use super::{Incoming, Outcome, messages};
+use super::messages;
 use crate::metric_names as names;
 
 /// `Some` is the outcome for a refused message.

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use tiktoken_rs::CoreBPE;
 
-use crate::chat::Turn;
+use crate::chat::types::Turn;
 use crate::providers::{ChatMessage, Role};
 
 /// Tokens each message costs beyond its content (`<|start|>role<|message|>…<|end|>`).

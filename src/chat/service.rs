@@ -14,10 +14,15 @@ use tokio::sync::{Mutex, watch};
 use tracing::{Instrument, field, info, info_span};
 
 use super::admission::{admit, rejected};
+use super::frontend::Conversations;
+use super::frontend::Incoming;
+use super::frontend::Outcome;
+use super::frontend::StatusReport;
 use super::live::{Live, LiveReceiver};
 use super::memory::Memory;
+use super::messages;
 use super::turn::TurnRunner;
-use super::{ConversationKey, Conversations, Incoming, Outcome, StatusReport, messages};
+use super::types::ConversationKey;
 use crate::config::Config;
 use crate::metric_names as names;
 use crate::providers::Providers;

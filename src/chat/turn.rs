@@ -9,11 +9,15 @@ use tokio::sync::{mpsc, watch};
 use tracing::{Span, warn};
 
 use super::admission::today;
+use super::frontend::Answer;
+use super::frontend::Incoming;
 use super::live::Live;
 use super::memory::{Memory, MemoryError};
+use super::messages;
 use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Route};
-use super::{Answer, ConversationKey, Incoming, Turn, messages};
+use super::types::ConversationKey;
+use super::types::Turn;
 use crate::answer::strip_reasoning;
 use crate::metric_names as names;
 use crate::providers::{

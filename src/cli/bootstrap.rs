@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{Cli, load_or_report, report};
+use super::args::Cli;
 use crate::app::{App, Role};
+use crate::config::ConfigErrors;
 use crate::config::{Config, Purpose};
 use crate::logging::{self, LogFile};
 
@@ -54,4 +55,34 @@ pub async fn start(
         ExitCode::from(EXIT_SETUP)
     })?;
     Ok(Started { app, log_file })
+}
+
+/// The process environment as a map (configuration reads it, tests inject
+/// their own). Read with `vars_os`: a known key whose value is not UTF-8 is
+/// an error naming the variable; other such variables are left out.
+pub fn process_env() -> Result<HashMap<String, String>, ConfigErrors> {
+    crate::config::env_from_os(std::env::vars_os())
+}
+
+/// Loads the configuration, printing every problem; `None` means exit 2.
+pub fn load_or_report(cli: &Cli, env: &HashMap<String, String>) -> Result<Config, ExitCode> {
+    match Config::load(cli.config.as_deref(), env) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("{warning}");
+            }
+            Ok(config)
+        }
+        Err(errors) => {
+            report(&errors);
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+pub fn report(errors: &ConfigErrors) {
+    eprintln!("{errors}");
+    for warning in errors.0.iter().filter(|i| !i.is_error()) {
+        eprintln!("{warning}");
+    }
 }

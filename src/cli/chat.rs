@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::Cli;
+use super::args::Cli;
 use super::bootstrap::{EXIT_SETUP, start};
 use super::plain::render_plain;
 use crate::app::{App, Role};

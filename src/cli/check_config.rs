@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use super::{Cli, load_or_report, report};
+use super::args::Cli;
+use super::bootstrap::{load_or_report, report};
 use crate::config::{Purpose, render_effective};
 
 /// Exit 0 when the configuration is complete for `run`, 2 otherwise.

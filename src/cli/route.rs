@@ -5,19 +5,9 @@ use std::process::ExitCode;
 
 use chrono::Datelike;
 
-use super::{Cli, load_or_report};
+use super::args::{Cli, RouteArgs};
+use super::bootstrap::load_or_report;
 use crate::chat::router::{self, RouterConfig};
-
-/// Arguments of `duet route`.
-#[derive(Debug, clap::Args)]
-pub struct RouteArgs {
-    /// Print a JSON object {provider, reasons, question} instead of one line.
-    #[arg(long)]
-    pub json: bool,
-    /// The message to route; several words are joined with spaces.
-    #[arg(required = true, num_args = 1..)]
-    pub text: Vec<String>,
-}
 
 /// Shown when no provider key is configured.
 pub const NO_PROVIDER_NOTE: &str = "note: no provider is configured; showing the decision as if both OpenAI and Perplexity were available";

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
-use super::Cli;
+use super::args::Cli;
 use super::bootstrap::{Started, start};
 use crate::app::Role;
 use crate::chat::ChatService;

@@ -2,9 +2,9 @@
 //! typed answer to "must the provider clients be rebuilt?" and "which
 //! changes wait for a restart?", read from each key's reload class.
 
-use super::Config;
 use super::schema::KEYS;
 use super::spec::{KeySpec, ReloadClass};
+use super::typed::Config;
 
 /// The keys whose value differs between two configurations, by reload class.
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
 use crate::secret::Secret;
 

@@ -2,7 +2,7 @@
 //! change waits for a restart.
 
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass};
 
 const S: &str = "Health";

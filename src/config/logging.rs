@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
 
 const S: &str = "Logging";

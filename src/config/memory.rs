@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::providers::to_usize;
+use super::parse::to_usize;
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{DAY, KeySpec, Kind, ReloadClass, names};
 
 const S: &str = "Memory";

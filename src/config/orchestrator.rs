@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::providers::to_usize;
+use super::parse::to_usize;
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind};
 
 const S: &str = "Orchestrator";

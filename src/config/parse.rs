@@ -92,6 +92,11 @@ pub fn parse_host(value: &str) -> Option<String> {
     (host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()).then(|| host.to_string())
 }
 
+/// Ranges are far below `usize::MAX` on every supported target.
+pub(super) fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{DAY, HOUR, KeySpec, Kind, ReloadClass, names};
 
 const S: &str = "ConnectionPool";
@@ -245,8 +245,8 @@ impl PoolConfig {
     pub(super) fn read(r: &mut Reader, keys: &'static PoolKeys) -> Self {
         let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         Self {
-            max_connections: super::providers::to_usize(r.uint(&keys.max_connections)),
-            max_keepalive: super::providers::to_usize(r.uint(&keys.max_keepalive)),
+            max_connections: super::parse::to_usize(r.uint(&keys.max_connections)),
+            max_keepalive: super::parse::to_usize(r.uint(&keys.max_keepalive)),
             keepalive_expiry: r.duration(&keys.keepalive_expiry),
             tcp_keepalive: r.duration(&keys.tcp_keepalive),
             pool_timeout: r.duration(&keys.pool_timeout),

@@ -2,9 +2,10 @@
 //! token budgets and the system prompt. A change of a provider key rebuilds
 //! the provider clients on reload; the prompt keys apply live.
 
+use super::parse::to_usize;
 use super::pool::{self, PoolConfig};
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
 use crate::secret::Secret;
 
@@ -282,7 +283,7 @@ impl PromptConfig {
             let explicit = r
                 .values
                 .get(&(S, OUTPUT_TOKENS.key))
-                .is_some_and(|v| v.source != super::ValueSource::Default);
+                .is_some_and(|v| v.source != super::issue::ValueSource::Default);
             let (key, message) = if explicit {
                 (
                     &OUTPUT_TOKENS,
@@ -310,9 +311,4 @@ impl PromptConfig {
         self.input_tokens
             .min(self.context_window.saturating_sub(self.output_tokens))
     }
-}
-
-/// Ranges are far below `usize::MAX` on every supported target.
-pub(super) fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
 }

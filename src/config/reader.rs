@@ -12,8 +12,8 @@ use super::parse::{
     parse_bool, parse_duration, parse_host, parse_http_url, parse_ids, parse_uint, split_list,
 };
 use super::redact::shown_in_error;
-use super::schema::closest;
 use super::spec::{KeySpec, Kind, format_duration};
+use super::suggest::closest;
 use crate::secret::Secret;
 
 /// A key's effective raw value and where it came from.

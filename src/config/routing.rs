@@ -1,7 +1,7 @@
 //! `[Routing]`: which provider answers a message.
 
 use super::reader::Reader;
-use super::schema::SectionSpec;
+use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, names};
 
 const S: &str = "Routing";

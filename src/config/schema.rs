@@ -6,16 +6,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-pub use super::spec::{KeySpec, Kind, ReloadClass};
+pub use super::spec::{KeySpec, Kind, ReloadClass, SectionSpec};
+use super::suggest::closest;
 use super::{discord, health, limits, logging, memory, orchestrator, pool, providers, routing};
-
-/// One section: its name, what it is for, and its keys.
-#[derive(Debug, Clone, Copy)]
-pub struct SectionSpec {
-    pub name: &'static str,
-    pub doc: &'static str,
-    pub keys: &'static [KeySpec],
-}
 
 /// Every section in the order `check-config` prints them.
 pub const SECTION_SPECS: &[SectionSpec] = &[
@@ -107,40 +100,10 @@ pub fn canonical_section(section: &str) -> Option<&'static str> {
         .find(|s| s.eq_ignore_ascii_case(section))
 }
 
-/// Names longer than this get no suggestion (the distance costs length squared).
-const SUGGEST_MAX_LEN: usize = 64;
-
 /// The closest known key to a misspelt one, for "did you mean" warnings.
 pub fn suggest(key: &str) -> Option<&'static KeySpec> {
     let wanted = key.to_ascii_uppercase();
     closest(&wanted, KEYS.iter().map(|spec| (spec.key, spec)))
-}
-
-/// The candidate nearest to `wanted` by edit distance, when near enough to be a typo.
-pub fn closest<'a, T>(wanted: &str, candidates: impl Iterator<Item = (&'a str, T)>) -> Option<T> {
-    if wanted.len() > SUGGEST_MAX_LEN {
-        return None;
-    }
-    candidates
-        .map(|(name, item)| (edit_distance(wanted, name), name, item))
-        .filter(|(distance, name, _)| *distance <= 3.max(name.len() / 4))
-        .min_by_key(|(distance, _, _)| *distance)
-        .map(|(_, _, item)| item)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

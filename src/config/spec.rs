@@ -175,6 +175,14 @@ pub fn format_duration(d: Duration) -> String {
 pub const HOUR: Duration = Duration::from_secs(3600);
 pub const DAY: Duration = Duration::from_secs(86_400);
 
+/// One section: its name, what it is for, and its keys.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub keys: &'static [KeySpec],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,9 @@ use serenity::all::{ClientBuilder, GatewayIntents, Http, HttpBuilder};
 use tracing::{info, warn};
 
 use super::commands;
-use super::errors::DiscordError;
 use super::gateway_status::DiscordStatus;
 use super::handler::{Handler, Shared};
+use super::startup::DiscordError;
 use crate::chat::Conversations;
 use crate::chat::live::LiveReceiver;
 use crate::secret::Secret;

@@ -10,17 +10,6 @@ use tracing::{debug, warn};
 
 use super::stream::SendFailed;
 
-/// Why the Discord frontend could not start or stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum DiscordError {
-    #[error("no Discord token: set DISCORD_TOKEN under [Discord] or in the environment")]
-    MissingToken,
-    #[error("could not connect to Discord: {}", super::startup::explain(.0))]
-    Start(#[source] Box<serenity::Error>),
-    #[error("the Discord gateway connection ended: {}", super::startup::explain(.0))]
-    Gateway(#[source] Box<serenity::Error>),
-}
-
 /// What the bot was doing when a call failed; says which permissions it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -212,14 +201,5 @@ mod tests {
         let present = Permissions::VIEW_CHANNEL;
         assert_eq!(permission_names(required - present), "Send Messages");
         assert_eq!(permission_names(Permissions::empty()), "unknown");
-    }
-
-    #[test]
-    fn start_errors_explain_what_to_do() {
-        assert!(
-            DiscordError::MissingToken
-                .to_string()
-                .contains("DISCORD_TOKEN")
-        );
     }
 }

@@ -6,7 +6,7 @@
 //! the streaming delivery in `stream` and the builders in `outbound`.
 //! Slash commands live in `commands`. Everything that decides something is
 //! a pure function tested without a Discord connection; the end-to-end
-//! tests drive the real client against the fake Discord in `tests/support`.
+//! tests drive the real client against the fake Discord of the `duet-testkit` crate.
 
 mod client;
 mod commands;
@@ -29,8 +29,8 @@ mod typing;
 pub use client::{intents, run};
 pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR, NOT_ALLOWED};
 pub use deliver::NOTHING_TO_SAY;
-pub use errors::DiscordError;
+
 pub use gateway_status::{DiscordStatus, DiscordStatusSnapshot};
 pub use handler::EMPTY_MENTION_HINT;
-pub use startup::{Cause as StartupCause, EXIT_FAILURE, EXIT_SETUP};
+pub use startup::{Cause as StartupCause, DiscordError, EXIT_FAILURE, EXIT_SETUP};
 pub use status_text::render_status;

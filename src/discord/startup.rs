@@ -9,7 +9,16 @@ use std::fmt;
 use serenity::gateway::GatewayError;
 use serenity::http::HttpError;
 
-use super::errors::DiscordError;
+/// Why the Discord frontend could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    #[error("no Discord token: set DISCORD_TOKEN under [Discord] or in the environment")]
+    MissingToken,
+    #[error("could not connect to Discord: {}", explain(.0))]
+    Start(#[source] Box<serenity::Error>),
+    #[error("the Discord gateway connection ended: {}", explain(.0))]
+    Gateway(#[source] Box<serenity::Error>),
+}
 
 /// Exit status of a configuration or start-up problem (the operator must act).
 pub const EXIT_SETUP: u8 = 2;
@@ -165,6 +174,15 @@ impl DiscordError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_errors_explain_what_to_do() {
+        assert!(
+            DiscordError::MissingToken
+                .to_string()
+                .contains("DISCORD_TOKEN")
+        );
+    }
 
     #[test]
     fn fatal_gateway_close_codes_name_their_fix_and_exit_2() {

@@ -9,6 +9,7 @@
 //! line it checks; `ops_signals.rs` sends real signals to its own process.
 //! The load harness's smoke test is in `bench/tests/`.
 
+mod architecture;
 mod bot_dependencies;
 mod chat_pipeline;
 mod cli_ask;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::packed::{ModelTable, TooLarge, TurnLog};
-use crate::chat::Turn;
+use crate::chat::types::Turn;
 
 #[derive(Debug)]
 struct Slot {

@@ -15,8 +15,8 @@
 
 use serde::Serialize;
 
-use super::MemoryError;
-use crate::chat::Turn;
+use super::error::MemoryError;
+use crate::chat::types::Turn;
 use crate::providers::ProviderKind;
 
 #[derive(Debug, Serialize)]

@@ -11,7 +11,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::MemoryError;
+use super::error::MemoryError;
 
 /// Held while the database is open; dropping it releases the lock.
 #[derive(Debug)]

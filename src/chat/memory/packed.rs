@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::chat::Turn;
+use crate::chat::types::Turn;
 use crate::providers::ProviderKind;
 
 /// Too large for the packed indexes: a text over 4 GiB, or more than 65,536

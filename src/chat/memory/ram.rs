@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::cache::ConversationTable;
+use super::error::MemoryError;
 use super::export::UserExport;
-use super::{MemoryError, add_capped, lock};
-use crate::chat::{ConversationKey, Turn};
+use super::poison::{add_capped, lock};
+use crate::chat::types::ConversationKey;
+use crate::chat::types::Turn;
 
 #[derive(Debug)]
 pub(super) struct RamStore {

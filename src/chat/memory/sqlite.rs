@@ -19,10 +19,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::cache::ConversationTable;
+use super::error::MemoryError;
 use super::export::UserExport;
 use super::lock::DatabaseLock;
-use super::{MemoryError, add_capped, lock};
-use crate::chat::Turn;
+use super::poison::{add_capped, lock};
+use crate::chat::types::Turn;
 use crate::providers::ProviderKind;
 
 pub(super) const SCHEMA_VERSION: i64 = 1;

@@ -1,72 +1,21 @@
 //! [`Memory`], the one handle the pipeline and the frontends hold, whatever
-//! `[Memory] MEMORY_BACKEND` says, and [`MemoryError`].
+//! `[Memory] MEMORY_BACKEND` says.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::error::MemoryError;
 use super::ram::RamStore;
 use super::worker::SqliteStore;
-use crate::chat::{ConversationKey, Turn};
+use crate::chat::types::ConversationKey;
+use crate::chat::types::Turn;
 use crate::config::{MemoryBackend, MemoryConfig};
 use crate::metric_names::MEMORY_WRITE_FAILURES;
 
 /// Token counts are kept this many days at least when pruning, so a budget
 /// day that straddles a time zone is never cut short.
 const MIN_USAGE_DAYS: i64 = 2;
-
-#[derive(Debug, thiserror::Error)]
-pub enum MemoryError {
-    #[error("the memory database failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("cannot prepare the memory database at {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("[Memory] DATABASE_PATH is empty")]
-    NoPath,
-    #[error("the memory database has schema version {found}; this duet knows version {supported}")]
-    UnknownSchema { found: i64, supported: i64 },
-    #[error("the memory database holds a row this duet cannot read: {0}")]
-    Corrupt(String),
-    #[error("a turn is too large to keep in memory")]
-    TooLarge,
-    #[error("{0:?} is not a day (expected YYYY-MM-DD)")]
-    InvalidDay(String),
-    #[error("cannot write the export: {0}")]
-    Export(#[source] serde_json::Error),
-    #[error("the memory database worker stopped")]
-    WorkerGone,
-    #[error(
-        "{} is in use by another duet{}: stop that process first, or give this one its own DATABASE_PATH (one process per SQLite file)",
-        database.display(),
-        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
-    )]
-    Locked {
-        database: PathBuf,
-        holder: Option<u32>,
-    },
-}
-
-impl MemoryError {
-    /// A stable one-word kind, for logs and metrics labels.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MemoryError::Sqlite(_) => "sqlite",
-            MemoryError::Io { .. } | MemoryError::NoPath => "io",
-            MemoryError::UnknownSchema { .. } => "schema",
-            MemoryError::Corrupt(_) => "corrupt",
-            MemoryError::TooLarge => "too_large",
-            MemoryError::InvalidDay(_) => "invalid_day",
-            MemoryError::Export(_) => "export",
-            MemoryError::WorkerGone => "worker_gone",
-            MemoryError::Locked { .. } => "locked",
-        }
-    }
-}
 
 /// Per-conversation history and per-user daily token counts. Cheap to clone
 /// (an `Arc` inside); every clone sees the same store.
@@ -135,7 +84,7 @@ impl Memory {
 
     /// Counts a failed write in the metrics and remembers it for `/health`.
     fn note_write<T>(&self, operation: &'static str, result: &Result<T, MemoryError>) {
-        let mut failures = super::lock(&self.write_failures);
+        let mut failures = super::poison::lock(&self.write_failures);
         match result {
             Ok(_) => {
                 failures.remove(operation);
@@ -152,7 +101,7 @@ impl Memory {
     /// Each write operation (`append`, `add_tokens`) whose last attempt
     /// failed, with the failure's kind.
     pub fn write_failures(&self) -> Vec<(&'static str, &'static str)> {
-        super::lock(&self.write_failures)
+        super::poison::lock(&self.write_failures)
             .iter()
             .map(|(operation, kind)| (*operation, *kind))
             .collect()

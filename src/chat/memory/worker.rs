@@ -14,9 +14,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use super::cache::ConversationTable;
+use super::error::MemoryError;
+use super::poison::lock;
 use super::sqlite::{Db, open_connection};
-use super::{MemoryError, lock};
-use crate::chat::{ConversationKey, Turn};
+use crate::chat::types::ConversationKey;
+use crate::chat::types::Turn;
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
 

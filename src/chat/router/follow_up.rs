@@ -1,7 +1,7 @@
 //! Follow-ups ("tell me more", "why?", "and what about Paris?") stay with the
 //! provider that answered the conversation's last substantive turn.
 
-use crate::chat::Turn;
+use crate::chat::types::Turn;
 use crate::providers::ProviderKind;
 
 /// Whole messages that continue the previous answer.
