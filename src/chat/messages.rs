@@ -47,6 +47,12 @@ pub fn failover_note(note: FailoverNote) -> Option<&'static str> {
 pub fn answer_failed(error: &AnswerError) -> &'static str {
     match error {
         AnswerError::Failed(error) => provider_failed(error.kind()),
+        // Both set up wrong: waiting a few minutes would not help.
+        AnswerError::BothFailed { first, second }
+            if first.kind().needs_admin() && second.kind().needs_admin() =>
+        {
+            provider_failed(first.kind())
+        }
         AnswerError::BothFailed { .. } => BOTH_DOWN,
         // Start-up refuses a configuration without providers; a reload to one would land here.
         AnswerError::NotConfigured { .. } => provider_failed(ErrorKind::Unauthorized),
@@ -68,6 +74,9 @@ pub fn provider_failed(kind: ErrorKind) -> &'static str {
         }
         ErrorKind::Unauthorized | ErrorKind::EndpointRetired => {
             "🔑 The AI service rejected the bot's setup — please tell the bot's admin."
+        }
+        ErrorKind::Misconfigured => {
+            "🔧 The AI service isn't set up right for me — please tell the bot's admin."
         }
         ErrorKind::BadRequest => {
             "🤔 The AI service couldn't handle that message — try rephrasing it, or /reset the conversation."
@@ -93,6 +102,23 @@ mod tests {
             rate_limited(Duration::ZERO),
             "⏱️ You're sending messages quickly — try again in 1 s."
         );
+    }
+
+    #[test]
+    fn setup_failures_send_the_user_to_the_admin_and_only_content_failures_suggest_rephrasing() {
+        for kind in [
+            ErrorKind::Misconfigured,
+            ErrorKind::Unauthorized,
+            ErrorKind::QuotaExhausted,
+            ErrorKind::EndpointRetired,
+        ] {
+            assert!(provider_failed(kind).contains("admin"), "{kind}");
+        }
+        let rephrase: Vec<_> = ErrorKind::ALL
+            .into_iter()
+            .filter(|kind| provider_failed(*kind).contains("rephras"))
+            .collect();
+        assert_eq!(rephrase, [ErrorKind::BadRequest]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod issue;
 mod limits;
 mod logging;
 mod memory;
+mod openai_models;
 mod orchestrator;
 mod parse;
 mod pool;
@@ -173,6 +174,7 @@ impl Config {
             resolved: r.values.clone(),
             warnings: Vec::new(),
         };
+        openai_models::check(r, &config.openai);
         if let Some(ca) = config.tls_ca_file.as_ref().filter(|ca| !ca.is_file()) {
             r.error(
                 &pool::TLS_CA_FILE,

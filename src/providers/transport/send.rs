@@ -181,10 +181,11 @@ impl PooledClient {
     /// quota pauses every request to this provider until the reset.
     async fn status_failure(&self, response: reqwest::Response) -> Failure {
         let status = response.status().as_u16();
+        let url = response.url().to_string();
         let headers = response.headers().clone();
         // An unreadable error body still leaves the status to go on.
         let body = read_capped(response).await.unwrap_or_default();
-        let failure = status_failure(self.origin(), status, &headers, &body);
+        let failure = status_failure(self.origin(), &url, status, &headers, &body);
         if status == 429 {
             self.counters.rate_limited();
         }
