@@ -23,6 +23,15 @@ pub const EMPTY_MESSAGE: &str = "👋 Ask me anything — mention me with a ques
 pub const WEB_SEARCH_UNAVAILABLE_NOTE: &str =
     "Web search is unavailable right now, so this answer has no live sources.";
 
+/// Shown while a streamed answer searches the web, before its text:
+/// "🔎 Searching: rust 1.90 release notes…" (long query lists are cut).
+pub fn searching(queries: &[String]) -> String {
+    const MOST_CHARS: usize = 160;
+    let joined = queries.join(" · ");
+    let shown: String = joined.chars().take(MOST_CHARS).collect();
+    format!("🔎 Searching: {shown}…")
+}
+
 /// "⏱️ You're sending messages quickly — try again in 12 s."
 pub fn rate_limited(wait: Duration) -> String {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -119,6 +128,16 @@ mod tests {
             .filter(|kind| provider_failed(*kind).contains("rephras"))
             .collect();
         assert_eq!(rephrase, [ErrorKind::BadRequest]);
+    }
+
+    #[test]
+    fn the_search_notice_lists_the_queries_and_stays_short() {
+        assert_eq!(
+            searching(&["rust 1.90 release notes".into()]),
+            "🔎 Searching: rust 1.90 release notes…"
+        );
+        let long = searching(&["é".repeat(500), "b".into()]);
+        assert!(long.chars().count() < 200, "{long}");
     }
 
     #[test]

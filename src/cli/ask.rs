@@ -163,6 +163,10 @@ async fn stream_to_stdout(
                     continue;
                 }
                 Progress::Restart { .. } => continue,
+                Progress::Searching { queries } => {
+                    eprintln!("duet: {}", messages::searching(&queries));
+                    continue;
+                }
             };
             printed |= !text.is_empty();
             let mut out = std::io::stdout().lock();

@@ -84,6 +84,17 @@ impl ProviderClient {
         request: &CompletionRequest,
         deltas: UnboundedSender<String>,
     ) -> Result<Completion, ProviderError> {
+        self.stream_reporting(request, deltas, None).await
+    }
+
+    /// [`Self::stream`], also passing on the web search queries the
+    /// provider announces before its text (Perplexity's Agent API) to `searching`.
+    pub async fn stream_reporting(
+        &self,
+        request: &CompletionRequest,
+        deltas: UnboundedSender<String>,
+        searching: Option<UnboundedSender<Vec<String>>>,
+    ) -> Result<Completion, ProviderError> {
         if self.inner.stream_refused.load(Ordering::Relaxed) {
             return self.complete_as_one_delta(request, &deltas).await;
         }
@@ -98,10 +109,11 @@ impl ProviderClient {
             Err(error) => return Err(error),
         };
         let mut decoder = wire.stream_decoder(pool.redactor());
-        let result = match read_events(&mut open, decoder.as_mut(), &deltas).await {
-            Ok(ended) => decoder.finish(ended, &deltas),
-            Err(error) => Err(error),
-        };
+        let result =
+            match read_events(&mut open, decoder.as_mut(), &deltas, searching.as_ref()).await {
+                Ok(ended) => decoder.finish(ended, &deltas),
+                Err(error) => Err(error),
+            };
         self.record(result)
     }
 

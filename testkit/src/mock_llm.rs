@@ -918,6 +918,11 @@ fn data(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }
 
+/// The search query the mock's Agent API announces for `question`.
+pub fn search_query(question: &str) -> String {
+    format!("{question} latest")
+}
+
 /// The SSE events of a streamed answer, in order (terminal event last).
 fn stream_events(route: Route, request: &Value, counter: u64) -> Vec<Bytes> {
     let question = last_user_message(request);
@@ -927,6 +932,11 @@ fn stream_events(route: Route, request: &Value, counter: u64) -> Vec<Bytes> {
             let mut events = vec![
                 data(&json!({"type": "response.created", "sequence_number": 0,
                              "response": {"id": response["id"], "status": "in_progress", "output": [], "usage": null}})),
+                // As the Agent API announces its searches before their results and the text.
+                data(
+                    &json!({"type": "response.reasoning.search_queries", "sequence_number": 1,
+                             "call_id": "call_mock", "queries": [search_query(&question)]}),
+                ),
                 data(
                     &json!({"type": "response.reasoning.search_results", "sequence_number": 1,
                              "results": search_results_item()["results"]}),

@@ -15,7 +15,7 @@ use duet_testkit::fake_discord::fixtures::{
 };
 use duet_testkit::fake_discord::{Recorded, UserMessage};
 use duet_testkit::mock_llm::{
-    ALPHA_URL, BETA_URL, Fault, MockLlm, Route, openai_text, perplexity_raw_text,
+    ALPHA_URL, BETA_URL, Fault, MockLlm, Route, openai_text, perplexity_raw_text, search_query,
 };
 use serde_json::json;
 
@@ -560,4 +560,36 @@ async fn a_setup_failure_tells_the_user_to_tell_the_admin_not_to_rephrase() {
     );
     assert!(notice.contains("admin"), "{notice}");
     assert!(!notice.contains("rephras"), "{notice}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_web_answer_shows_its_searches_first_and_ends_without_them() {
+    let stack = Stack::start(&[
+        ("STREAM_REPLIES", "true"),
+        ("STREAM_EDIT_INTERVAL_MS", "200"),
+    ])
+    .await;
+    stack
+        .mock
+        .set_fault(Route::Agent, Some(Fault::Drip(Duration::from_millis(60))));
+    let question = "search: rust 1.90 release notes";
+    stack
+        .bot
+        .discord
+        .send_message(UserMessage::dm(ALICE, DM_ALICE, question));
+
+    let expected = rendered_perplexity_answer("rust 1.90 release notes");
+    let log = stack
+        .bot
+        .discord
+        .wait_until("the final edit", |log| screen(log, DM_ALICE) == expected)
+        .await;
+    let writes = writes(&log, DM_ALICE);
+    let searching = messages::searching(&[search_query("rust 1.90 release notes")]);
+    assert_eq!(
+        content(&writes[0]),
+        searching,
+        "the reply first shows the search: {writes:#?}"
+    );
+    writes.iter().for_each(assert_pings_nobody);
 }
