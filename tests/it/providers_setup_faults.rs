@@ -57,6 +57,12 @@ async fn a_refused_stream_is_asked_again_whole_and_later_requests_never_stream()
         );
     }
     assert!(openai.streaming_refused());
+    let stats = openai.stats();
+    assert_eq!(
+        (stats.consecutive_failures, stats.last_error),
+        (0, None),
+        "a refused stream is not a provider failure"
+    );
     assert_eq!(streamed_flags(&mock), [true, false, false]);
     let whole = &mock.requests_on(Route::OpenAiChat)[1].body;
     assert!(whole.get("stream_options").is_none(), "{whole}");

@@ -112,7 +112,13 @@ impl PooledClient {
             Ok(result) => result,
             Err(_) => Err(deadline_error(self.provider, self.config.request_timeout)),
         };
-        if let Err(error) = &result {
+        // A refused stream is asked again whole at once (see the registry):
+        // the provider is not failing.
+        if let Some(error) = result
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, ProviderError::StreamRefused { .. }))
+        {
             self.counters.failed(error.kind());
         }
         result
