@@ -25,7 +25,7 @@ fn main() -> ExitCode {
                 .clone()
                 .or_else(|| env.get("USER").cloned())
                 .unwrap_or_else(|| "terminal".into());
-            block_on(cli::chat(&cli, &env, &user, args.verbose))
+            block_on(cli::chat(&cli, &env, &user, cli.verbose))
         }
         Some(Command::Run) | None => block_on(cli::run(&cli, &env)),
     }

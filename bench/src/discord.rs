@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use duet::app::App;
-use duet::chat::{ChatService, Conversations, Incoming, Outcome, StatusReport};
+use duet::chat::{ChatService, Conversations, Incoming, Outcome, Partial, StatusReport};
 use duet::discord::{self, DiscordStatus};
 use duet::shutdown::Shutdown;
 use tokio::sync::watch;
@@ -137,7 +137,7 @@ impl Recording {
 
 #[async_trait]
 impl Conversations for Recording {
-    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<String>>) -> Outcome {
+    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<Partial>>) -> Outcome {
         let text = message.text.clone();
         let outcome = self.service.handle(message, progress).await;
         self.outcomes

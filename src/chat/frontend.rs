@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::types::Partial;
 use crate::providers::{ProviderKind, Source};
 
 /// One message from a user, already stripped of the bot's own mention.
@@ -78,7 +79,7 @@ pub trait Conversations: Send + Sync + 'static {
     /// Answers one message. When `progress` is given, the partial answer's
     /// raw text is published on it as tokens arrive (the whole text so far,
     /// not deltas); the frontend renders it as it renders [`Answer::text`].
-    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<String>>) -> Outcome;
+    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<Partial>>) -> Outcome;
     /// Empties the conversation of `user_id` in `channel_id`; returns a confirmation notice.
     async fn reset(&self, user_id: &str, channel_id: &str) -> Outcome;
     /// Deletes everything stored about `user_id`; returns a confirmation notice.

@@ -23,6 +23,15 @@ pub const EMPTY_MESSAGE: &str = "👋 Ask me anything — mention me with a ques
 pub const WEB_SEARCH_UNAVAILABLE_NOTE: &str =
     "Web search is unavailable right now, so this answer has no live sources.";
 
+/// Shown while a streamed answer searches the web, before its text:
+/// "🔎 Searching: rust 1.90 release notes…" (long query lists are cut).
+pub fn searching(queries: &[String]) -> String {
+    const MOST_CHARS: usize = 160;
+    let joined = queries.join(" · ");
+    let shown: String = joined.chars().take(MOST_CHARS).collect();
+    format!("🔎 Searching: {shown}…")
+}
+
 /// "⏱️ You're sending messages quickly — try again in 12 s."
 pub fn rate_limited(wait: Duration) -> String {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -47,6 +56,12 @@ pub fn failover_note(note: FailoverNote) -> Option<&'static str> {
 pub fn answer_failed(error: &AnswerError) -> &'static str {
     match error {
         AnswerError::Failed(error) => provider_failed(error.kind()),
+        // Both set up wrong: waiting a few minutes would not help.
+        AnswerError::BothFailed { first, second }
+            if first.kind().needs_admin() && second.kind().needs_admin() =>
+        {
+            provider_failed(first.kind())
+        }
         AnswerError::BothFailed { .. } => BOTH_DOWN,
         // Start-up refuses a configuration without providers; a reload to one would land here.
         AnswerError::NotConfigured { .. } => provider_failed(ErrorKind::Unauthorized),
@@ -68,6 +83,9 @@ pub fn provider_failed(kind: ErrorKind) -> &'static str {
         }
         ErrorKind::Unauthorized | ErrorKind::EndpointRetired => {
             "🔑 The AI service rejected the bot's setup — please tell the bot's admin."
+        }
+        ErrorKind::Misconfigured => {
+            "🔧 The AI service isn't set up right for me — please tell the bot's admin."
         }
         ErrorKind::BadRequest => {
             "🤔 The AI service couldn't handle that message — try rephrasing it, or /reset the conversation."
@@ -93,6 +111,33 @@ mod tests {
             rate_limited(Duration::ZERO),
             "⏱️ You're sending messages quickly — try again in 1 s."
         );
+    }
+
+    #[test]
+    fn setup_failures_send_the_user_to_the_admin_and_only_content_failures_suggest_rephrasing() {
+        for kind in [
+            ErrorKind::Misconfigured,
+            ErrorKind::Unauthorized,
+            ErrorKind::QuotaExhausted,
+            ErrorKind::EndpointRetired,
+        ] {
+            assert!(provider_failed(kind).contains("admin"), "{kind}");
+        }
+        let rephrase: Vec<_> = ErrorKind::ALL
+            .into_iter()
+            .filter(|kind| provider_failed(*kind).contains("rephras"))
+            .collect();
+        assert_eq!(rephrase, [ErrorKind::BadRequest]);
+    }
+
+    #[test]
+    fn the_search_notice_lists_the_queries_and_stays_short() {
+        assert_eq!(
+            searching(&["rust 1.90 release notes".into()]),
+            "🔎 Searching: rust 1.90 release notes…"
+        );
+        let long = searching(&["é".repeat(500), "b".into()]);
+        assert!(long.chars().count() < 200, "{long}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::memory::Memory;
 use super::messages;
 use super::turn::TurnRunner;
 use super::types::ConversationKey;
+use super::types::Partial;
 use crate::config::Config;
 use crate::metric_names as names;
 use crate::providers::Providers;
@@ -109,7 +110,7 @@ impl ChatService {
         &self,
         live: Arc<Live>,
         message: Incoming,
-        progress: Option<watch::Sender<String>>,
+        progress: Option<watch::Sender<Partial>>,
     ) -> Outcome {
         let config = &live.config;
         let key = ConversationKey::new(config.memory.scope, &message.user_id, &message.channel_id);
@@ -142,7 +143,7 @@ impl ChatService {
 
 #[async_trait]
 impl Conversations for ChatService {
-    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<String>>) -> Outcome {
+    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<Partial>>) -> Outcome {
         metrics::counter!(names::MESSAGES_RECEIVED).increment(1);
         let started = Instant::now();
         let live = self.live();

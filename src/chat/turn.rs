@@ -17,6 +17,7 @@ use super::messages;
 use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Route};
 use super::types::ConversationKey;
+use super::types::Partial;
 use super::types::Turn;
 use crate::answer::strip_reasoning;
 use crate::metric_names as names;
@@ -63,7 +64,7 @@ impl TurnRunner<'_> {
     pub(super) async fn run(
         &self,
         message: &Incoming,
-        progress: Option<&watch::Sender<String>>,
+        progress: Option<&watch::Sender<Partial>>,
     ) -> Result<Answer, TurnError> {
         let history = self.memory.load(self.key).await?;
         let route = match message.forced {
@@ -115,7 +116,7 @@ impl TurnRunner<'_> {
         &self,
         plan: AnswerPlan,
         request: &CompletionRequest,
-        progress: Option<&watch::Sender<String>>,
+        progress: Option<&watch::Sender<Partial>>,
     ) -> Result<Answered, AnswerError> {
         let providers = &self.live.providers;
         let Some(progress) = progress else {
@@ -166,33 +167,43 @@ impl TurnRunner<'_> {
     }
 }
 
-/// Accumulates the streamed text and publishes it (raw), at most every
+/// Accumulates the streamed text and publishes it (raw, as a [`Partial`]
+/// with the searches announced so far; those at once), at most every
 /// [`PROGRESS_EVERY`] and once at the end if it changed since.
 async fn publish(
     mut received: mpsc::UnboundedReceiver<Progress>,
-    progress: &watch::Sender<String>,
+    progress: &watch::Sender<Partial>,
 ) {
-    let mut text = String::new();
+    let mut partial = Partial::default();
     let mut unpublished = false;
     let mut last = tokio::time::Instant::now();
     while let Some(event) = received.recv().await {
         match event {
-            Progress::Delta(delta) => text.push_str(&delta),
+            Progress::Delta(delta) => partial.text.push_str(&delta),
+            Progress::Searching { queries } => {
+                partial.searching.extend(queries);
+                // Searching comes before any text: show it at once.
+                if partial.text.is_empty() {
+                    progress.send_replace(partial.clone());
+                    last = tokio::time::Instant::now();
+                    continue;
+                }
+            }
             Progress::Restart { .. } => {
-                text.clear();
+                partial = Partial::default();
                 last = tokio::time::Instant::now();
                 continue;
             }
         }
         unpublished = true;
         if last.elapsed() >= PROGRESS_EVERY {
-            progress.send_replace(text.clone());
+            progress.send_replace(partial.clone());
             unpublished = false;
             last = tokio::time::Instant::now();
         }
     }
-    if unpublished && !text.is_empty() {
-        progress.send_replace(text.clone());
+    if unpublished && !partial.text.is_empty() {
+        progress.send_replace(partial);
     }
 }
 
@@ -220,8 +231,16 @@ mod tests {
     use crate::providers::ProviderKind;
 
     async fn published(events: Vec<(Duration, Progress)>) -> Vec<String> {
+        published_partials(events)
+            .await
+            .into_iter()
+            .map(|partial| partial.text)
+            .collect()
+    }
+
+    async fn published_partials(events: Vec<(Duration, Progress)>) -> Vec<Partial> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let (progress, mut shown) = watch::channel(String::new());
+        let (progress, mut shown) = watch::channel(Partial::default());
         let mut seen = Vec::new();
         let publisher = publish(rx, &progress);
         let feed = async {
@@ -270,6 +289,29 @@ mod tests {
         ])
         .await;
         assert_eq!(seen, ["cut sho".to_string(), "fresh".to_string(),]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn searches_are_published_at_once_and_the_text_follows() {
+        let queries = vec!["rust 1.90 release notes".to_string()];
+        let seen = published_partials(vec![
+            (
+                Duration::ZERO,
+                Progress::Searching {
+                    queries: queries.clone(),
+                },
+            ),
+            (PROGRESS_EVERY, delta("Rust")),
+        ])
+        .await;
+        assert_eq!(
+            seen[0],
+            Partial {
+                text: String::new(),
+                searching: queries
+            }
+        );
+        assert_eq!(seen.last().map(|p| p.text.as_str()), Some("Rust"));
     }
 
     #[test]

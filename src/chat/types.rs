@@ -72,3 +72,13 @@ mod tests {
         );
     }
 }
+
+/// What a streamed answer shows so far: the raw partial text and, until
+/// text arrives, the web searches the provider runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partial {
+    /// The answer's raw text so far (not rendered).
+    pub text: String,
+    /// Search queries announced before any text; shown only while `text` is empty.
+    pub searching: Vec<String>,
+}

@@ -14,6 +14,10 @@ pub struct Cli {
     /// The INI file to read (default: ./config.ini when it exists).
     #[arg(long, visible_alias = "conf", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// ask, chat: log at INFO instead of WARN (unless LOG_LEVEL or RUST_LOG
+    /// says otherwise); chat also shows why each message went to its provider.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -38,9 +42,6 @@ pub struct ChatArgs {
     /// Whose conversation to continue (default: $USER).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Also show why each message went to its provider.
-    #[arg(long)]
-    pub verbose: bool,
 }
 
 /// Ask one question and print the answer, then its sources.

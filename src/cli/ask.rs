@@ -55,8 +55,7 @@ async fn run(app: &App, args: &AskArgs) -> ExitCode {
     let providers = app.service.providers();
     let question = args.question.join(" ");
     let Some((plan, question)) = plan(&providers, args.provider, question, config) else {
-        let name = args.provider.map_or("no provider", ProviderKind::as_str);
-        eprintln!("duet: {name} is not configured (set its API key, or a local OPENAI_API_URL)");
+        eprintln!("duet: {}", not_configured(args.provider));
         return ExitCode::from(EXIT_SETUP);
     };
     let request = CompletionRequest {
@@ -92,7 +91,7 @@ async fn run(app: &App, args: &AskArgs) -> ExitCode {
                 eprintln!("duet: {}", explain(error));
             }
             if let AnswerError::NotConfigured { provider } = error {
-                eprintln!("duet: {provider} is not configured");
+                eprintln!("duet: {}", not_configured(Some(provider)));
             }
             ExitCode::from(EXIT_PROVIDER_FAILED)
         }
@@ -143,6 +142,10 @@ async fn stream_to_stdout(
                     continue;
                 }
                 Progress::Restart { .. } => continue,
+                Progress::Searching { queries } => {
+                    eprintln!("duet: {}", messages::searching(&queries));
+                    continue;
+                }
             };
             printed |= !text.is_empty();
             let mut out = std::io::stdout().lock();
@@ -182,6 +185,21 @@ fn print_sources(completion: &Completion) {
     }
 }
 
+/// Which keys make `provider` (or any provider) usable.
+fn not_configured(provider: Option<ProviderKind>) -> String {
+    match provider {
+        Some(ProviderKind::OpenAi) => {
+            "openai is not configured (set OPENAI_API_KEY, or OPENAI_API_URL to a local server)"
+                .into()
+        }
+        Some(ProviderKind::Perplexity) => {
+            "perplexity is not configured (set PERPLEXITY_API_KEY, or PERPLEXITY_API_URL to a local server)"
+                .into()
+        }
+        None => "no provider is configured (set OPENAI_API_KEY or PERPLEXITY_API_KEY, or OPENAI_API_URL to a local server)".into(),
+    }
+}
+
 /// A short explanation for the terminal; the detail went to the log.
 fn explain(error: &ProviderError) -> String {
     let provider = error.provider();
@@ -207,6 +225,7 @@ fn explain(error: &ProviderError) -> String {
         ErrorKind::Malformed => format!("{provider} sent an answer that could not be read"),
         ErrorKind::Connect => format!("cannot reach {provider}; check the network and its API URL"),
         ErrorKind::PoolExhausted => format!("all connections to {provider} are busy"),
+        ErrorKind::Misconfigured => format!("{provider} is not set up right: {error}"),
         ErrorKind::EndpointRetired => {
             format!("{provider}'s legacy Sonar endpoint is retired; set PERPLEXITY_API=agent")
         }

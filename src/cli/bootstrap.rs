@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use super::args::Cli;
 use crate::app::{App, Role};
-use crate::config::ConfigErrors;
-use crate::config::{Config, Purpose};
+use crate::config::{Config, ConfigErrors, Purpose, ValueSource};
 use crate::logging::{self, LogFile};
 
 /// Exit status for configuration and start-up problems.
@@ -26,10 +25,13 @@ pub fn configure(
     env: &HashMap<String, String>,
     purpose: Purpose,
 ) -> Result<(Config, LogFile), ExitCode> {
-    let config = load_or_report(cli, env)?;
+    let mut config = load_or_report(cli, env)?;
     if let Err(errors) = config.require(purpose) {
         report(&errors);
         return Err(ExitCode::from(EXIT_SETUP));
+    }
+    if purpose == Purpose::Terminal {
+        config.logging.level = terminal_log_level(&config, cli.verbose);
     }
     let log_file =
         logging::init(&config, env.get("RUST_LOG").map(String::as_str)).map_err(|error| {
@@ -84,5 +86,40 @@ pub fn report(errors: &ConfigErrors) {
     eprintln!("{errors}");
     for warning in errors.0.iter().filter(|i| !i.is_error()) {
         eprintln!("{warning}");
+    }
+}
+
+/// `ask` and `chat` share the terminal with their output: WARN unless
+/// `--verbose` (INFO) or LOG_LEVEL was set on purpose.
+fn terminal_log_level(config: &Config, verbose: bool) -> &'static str {
+    let explicit = config
+        .resolved
+        .get(&("Logging", "LOG_LEVEL"))
+        .is_some_and(|level| level.source != ValueSource::Default);
+    match (explicit, verbose) {
+        (true, _) => config.logging.level,
+        (false, true) => "info",
+        (false, false) => "warn",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(env: &[(&str, &str)]) -> Config {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&env).unwrap()
+    }
+
+    #[test]
+    fn terminal_commands_log_warnings_only_unless_asked_for_more() {
+        assert_eq!(terminal_log_level(&config(&[]), false), "warn");
+        assert_eq!(terminal_log_level(&config(&[]), true), "info");
+        let debug = config(&[("LOG_LEVEL", "debug")]);
+        assert_eq!(terminal_log_level(&debug, false), "debug");
     }
 }

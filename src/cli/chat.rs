@@ -13,7 +13,7 @@ use super::args::Cli;
 use super::bootstrap::{EXIT_SETUP, start};
 use super::plain::render_plain;
 use crate::app::{App, Role};
-use crate::chat::{Conversations, Incoming, Outcome};
+use crate::chat::{ChatService, Conversations, Incoming, Outcome, Partial, messages};
 use crate::ops::{EXIT_INTERRUPTED, Signal, signals};
 
 /// The channel id terminal conversations are stored under.
@@ -84,7 +84,7 @@ pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose:
             Line::Reset => service.reset(user, TERMINAL_CHANNEL).await,
             Line::Forget => service.forget(user).await,
             Line::Export => service.export(user).await,
-            Line::Message(text) => service.handle(incoming(user, text), None).await,
+            Line::Message(text) => answer_showing_searches(service, incoming(user, text)).await,
         };
         print_outcome(&outcome, verbose);
         if app.shutdown.is_requested() {
@@ -100,6 +100,38 @@ pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose:
         app.stop().await;
     }
     ExitCode::SUCCESS
+}
+
+/// Answers `message`, showing the web searches the provider runs on one
+/// stderr line while the answer is on its way (the answer itself prints whole).
+async fn answer_showing_searches(service: &ChatService, message: Incoming) -> Outcome {
+    let (progress, mut shown) = tokio::sync::watch::channel(Partial::default());
+    let handle = service.handle(message, Some(progress));
+    tokio::pin!(handle);
+    let mut printed = false;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut handle => break outcome,
+            changed = shown.changed() => {
+                if changed.is_err() {
+                    break handle.await;
+                }
+                let line = {
+                    let partial = shown.borrow_and_update();
+                    (partial.text.is_empty() && !partial.searching.is_empty())
+                        .then(|| messages::searching(&partial.searching))
+                };
+                if let Some(line) = line {
+                    eprint!("\r{line}");
+                    printed = true;
+                }
+            }
+        }
+    };
+    if printed {
+        eprintln!();
+    }
+    outcome
 }
 
 /// The lines typed at the prompt. stdin blocks; it is read on its own

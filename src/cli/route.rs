@@ -7,7 +7,8 @@ use chrono::Datelike;
 
 use super::args::{Cli, RouteArgs};
 use super::bootstrap::load_or_report;
-use crate::chat::router::{self, RouterConfig};
+use crate::chat::router::{self, Reason, Route, RouterConfig};
+use crate::providers::ProviderKind;
 
 /// Shown when no provider key is configured.
 pub const NO_PROVIDER_NOTE: &str = "note: no provider is configured; showing the decision as if both OpenAI and Perplexity were available";
@@ -24,9 +25,11 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
     }
     // The router has no clock of its own; the frontend supplies the year.
     let router_config = RouterConfig::from_config(&config, chrono::Local::now().year());
-    let decision = router::route(&args.text.join(" "), &[], &router_config);
+    let text = args.text.join(" ");
+    let decision = router::route(&text, &[], &router_config);
     if !args.json {
-        println!("{decision}");
+        let would = router::route(&text, &[], &router_config.with_both_available());
+        println!("{}", line(&decision, &would));
         return ExitCode::SUCCESS;
     }
     match serde_json::to_string(&decision) {
@@ -39,4 +42,23 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
             ExitCode::FAILURE
         }
     }
+}
+
+/// The decision; with a single provider, also where the message would go
+/// with both: `openai  (only provider; would go to web: time_sensitive("today"))`.
+fn line(decision: &Route, would: &Route) -> String {
+    let only = decision.reasons.last() == Some(&Reason::OnlyProvider(decision.provider));
+    if !only || would.reasons.iter().any(|r| matches!(r, Reason::Forced(_))) {
+        return decision.to_string();
+    }
+    let to = match would.provider {
+        ProviderKind::Perplexity => "web",
+        ProviderKind::OpenAi => "chat",
+    };
+    let reasons: Vec<String> = would.reasons.iter().map(ToString::to_string).collect();
+    format!(
+        "{}  (only provider; would go to {to}: {})",
+        decision.provider,
+        reasons.join(", ")
+    )
 }

@@ -18,6 +18,7 @@ mod issue;
 mod limits;
 mod logging;
 mod memory;
+mod openai_models;
 mod orchestrator;
 mod parse;
 mod pool;

@@ -78,9 +78,19 @@ pub const OPENAI_REASONING_EFFORT: KeySpec = KeySpec::new(
     "OPENAI_REASONING_EFFORT",
     "",
     Kind::OptChoice(&["none", "minimal", "low", "medium", "high", "xhigh", "max"]),
-    "Sent as reasoning_effort when set; not every model accepts every value.",
+    "Sent as reasoning_effort when set; checked against GPT_MODEL's family (gpt-5: minimal-high; gpt-5.1: none-high; gpt-5.2 and later: none-xhigh; pro: high).",
 )
 .reload(PROVIDER);
+// --- OPENAI_VERBOSITY (issue 12) ---
+pub const OPENAI_VERBOSITY: KeySpec = KeySpec::new(
+    S,
+    "OPENAI_VERBOSITY",
+    "",
+    Kind::OptChoice(&["low", "medium", "high"]),
+    "How long GPT-5 answers are (verbosity, or text.verbosity on the Responses API); the model's default when empty.",
+)
+.reload(PROVIDER);
+// --- end OPENAI_VERBOSITY ---
 pub const PERPLEXITY_API_KEY: KeySpec = KeySpec::new(
     S,
     "PERPLEXITY_API_KEY",
@@ -179,6 +189,7 @@ pub const SECTION: SectionSpec = SectionSpec {
         GPT_MODEL,
         OPENAI_TOKEN_LIMIT_FIELD,
         OPENAI_REASONING_EFFORT,
+        OPENAI_VERBOSITY,
         PERPLEXITY_API_KEY,
         PERPLEXITY_API_URL,
         PERPLEXITY_MODEL,
@@ -199,6 +210,8 @@ pub struct OpenAiConfig {
     pub model: String,
     pub token_limit_field: TokenLimitField,
     pub reasoning_effort: Option<String>,
+    /// `OPENAI_VERBOSITY`: `low`, `medium` or `high`; `None` leaves the model's default.
+    pub verbosity: Option<String>,
     pub pool: PoolConfig,
 }
 
@@ -210,6 +223,7 @@ impl OpenAiConfig {
             model: r.text(&GPT_MODEL).trim().to_string(),
             token_limit_field: r.choice(&OPENAI_TOKEN_LIMIT_FIELD, &TokenLimitField::CHOICES),
             reasoning_effort: r.opt_choice(&OPENAI_REASONING_EFFORT),
+            verbosity: r.opt_choice(&OPENAI_VERBOSITY),
             pool: PoolConfig::read(r, &pool::OPENAI),
         }
     }

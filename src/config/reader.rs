@@ -65,6 +65,18 @@ impl Reader {
         });
     }
 
+    /// Records a warning about `spec` at the place its value came from.
+    pub fn warn(&mut self, spec: &'static KeySpec, message: String) {
+        let resolved = self.raw(spec);
+        self.issues.push(ConfigIssue {
+            severity: Severity::Warning,
+            source: Some(resolved.source),
+            key: Some((spec.section.to_string(), spec.key.to_string())),
+            value: None,
+            message,
+        });
+    }
+
     /// Records a value `spec` does not accept.
     fn reject(&mut self, spec: &'static KeySpec, resolved: Resolved) {
         let mut message = format!("expected {}", expected(spec.kind));

@@ -16,7 +16,7 @@ use super::orchestrator::OrchestratorConfig;
 use super::providers::{OpenAiConfig, PerplexityConfig, PromptConfig};
 use super::reader::{Reader, ResolvedValues};
 use super::routing::{RoutingConfig, RoutingMode};
-use super::{file, pool, source, warnings};
+use super::{file, openai_models, pool, source, warnings};
 
 /// The file read when no `--config` is given and it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "config.ini";
@@ -133,6 +133,7 @@ impl Config {
             resolved: r.values.clone(),
             warnings: Vec::new(),
         };
+        openai_models::check(r, &config.openai);
         if let Some(ca) = config.tls_ca_file.as_ref().filter(|ca| !ca.is_file()) {
             r.error(
                 &pool::TLS_CA_FILE,

@@ -46,7 +46,7 @@ pub async fn run_turn<S: ReplySink>(
     let mut reply = StreamedReply::new(sink, settings.edit_interval);
     let answer = async {
         if settings.stream {
-            let (progress, shown) = watch::channel(String::new());
+            let (progress, shown) = watch::channel(crate::chat::Partial::default());
             let (finished, done) = oneshot::channel::<()>();
             let answer = async move {
                 let outcome = conversations.handle(incoming, Some(progress)).await;

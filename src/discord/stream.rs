@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio::time::{Duration, Instant, sleep_until};
 
-use super::render::{DISCORD_MESSAGE_LIMIT, render_partial_answer, split_for_discord};
+use super::render::{DISCORD_MESSAGE_LIMIT, render_partial, split_for_discord};
+use crate::chat::Partial;
 
 /// Identifies a message a sink created, for later edits.
 pub type SentId = u64;
@@ -108,7 +109,7 @@ impl<S: ReplySink> StreamedReply<S> {
     /// half-sent when the pipeline finishes.
     pub async fn follow(
         &mut self,
-        mut progress: watch::Receiver<String>,
+        mut progress: watch::Receiver<Partial>,
         done: impl Future<Output = ()>,
     ) {
         tokio::pin!(done);
@@ -123,7 +124,7 @@ impl<S: ReplySink> StreamedReply<S> {
                     if changed.is_err() {
                         return;
                     }
-                    let rendered = render_partial_answer(&progress.borrow_and_update(), &[]);
+                    let rendered = render_partial(&progress.borrow_and_update());
                     pending = Some(split_for_discord(&rendered, DISCORD_MESSAGE_LIMIT));
                 }
                 () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && !self.stopped => {}
@@ -311,7 +312,7 @@ mod tests {
 
     /// Publishes `parts` cumulatively, one every `every`, then the final outcome.
     async fn stream(sink: RecordingSink, parts: &[String], every: Duration) -> String {
-        let (tx, rx) = watch::channel(String::new());
+        let (tx, rx) = watch::channel(Partial::default());
         let mut reply = StreamedReply::new(sink, INTERVAL);
         let full = parts.concat();
         let (finished, done) = tokio::sync::oneshot::channel::<()>();
@@ -319,7 +320,10 @@ mod tests {
             let mut text = String::new();
             for part in parts {
                 text.push_str(part);
-                tx.send_replace(text.clone());
+                tx.send_replace(Partial {
+                    text: text.clone(),
+                    ..Partial::default()
+                });
                 tokio::time::sleep(every).await;
             }
             let _ = finished.send(());
@@ -402,10 +406,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_final_answer_different_from_the_stream_replaces_it() {
         let sink = RecordingSink::default();
-        let (tx, rx) = watch::channel(String::new());
+        let (tx, rx) = watch::channel(Partial::default());
         let mut reply = StreamedReply::new(sink.clone(), INTERVAL);
         let publisher = async move {
-            tx.send_replace("x".repeat(2500));
+            tx.send_replace(Partial {
+                text: "x".repeat(2500),
+                ..Partial::default()
+            });
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         tokio::join!(publisher, reply.follow(rx, std::future::pending()));
@@ -441,9 +448,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn following_ends_with_the_answer_even_if_the_sender_lives_on() {
         let sink = RecordingSink::default();
-        let (tx, rx) = watch::channel(String::new());
+        let (tx, rx) = watch::channel(Partial::default());
         let mut reply = StreamedReply::new(sink.clone(), INTERVAL);
-        tx.send_replace("partial".into());
+        tx.send_replace(Partial {
+            text: "partial".into(),
+            ..Partial::default()
+        });
         let (finished, done) = tokio::sync::oneshot::channel::<()>();
         let answer = async {
             tokio::time::sleep(Duration::from_millis(100)).await;

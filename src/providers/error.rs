@@ -77,6 +77,21 @@ pub enum ProviderError {
         provider: ProviderKind,
         message: String,
     },
+    /// The server has no such endpoint or model (HTTP 404): the base URL or
+    /// the model name is wrong, which only the operator can fix.
+    #[error("{provider}: not found (HTTP 404) at {url}: {message}{}", missing_v1_hint(*provider, url))]
+    NotFound {
+        provider: ProviderKind,
+        url: String,
+        message: String,
+    },
+    /// The server refused `stream: true` (OpenAI: "Your organization must be
+    /// verified to stream this model"); the same request without streaming works.
+    #[error("{provider}: streaming was refused (HTTP 400): {message}")]
+    StreamRefused {
+        provider: ProviderKind,
+        message: String,
+    },
     /// The provider accepted the request but its run failed (Agent API
     /// `status: failed|cancelled` with HTTP 200, or an error event inside a
     /// stream). Its kind is [`ErrorKind::Overloaded`]: a provider-side failure
@@ -113,6 +128,30 @@ pub enum ProviderSetupError {
     InvalidKey { provider: ProviderKind },
 }
 
+/// The hint for a 404 from a base URL without `/v1`, where most
+/// OpenAI-compatible servers serve their API ("" when the path has it).
+pub fn missing_v1_hint(provider: ProviderKind, url: &str) -> String {
+    // Perplexity's paths carry their own version (`/v1/agent`, legacy `/chat/completions`).
+    if provider != ProviderKind::OpenAi {
+        return String::new();
+    }
+    let path = url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    if path.split('/').any(|segment| segment == "v1") {
+        return String::new();
+    }
+    let base = url.trim_end_matches('/');
+    let base = base
+        .rsplit_once("/chat/completions")
+        .or_else(|| base.rsplit_once("/models"))
+        .or_else(|| base.rsplit_once("/responses"))
+        .map_or(base, |(base, _)| base);
+    format!(
+        ". OPENAI_API_URL {base} answered 404 — most OpenAI-compatible servers serve their API under {base}/v1"
+    )
+}
+
 fn wait_hint(retry_after: Option<Duration>) -> String {
     match retry_after {
         Some(wait) => format!(" (retry after {}ms)", wait.as_millis()),
@@ -134,10 +173,13 @@ pub enum ErrorKind {
     Connect,
     PoolExhausted,
     EndpointRetired,
+    /// A wrong base URL or model (HTTP 404), or a request option the server
+    /// refuses: the operator's to fix, not the user's.
+    Misconfigured,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Unauthorized,
         ErrorKind::QuotaExhausted,
         ErrorKind::RateLimited,
@@ -148,6 +190,7 @@ impl ErrorKind {
         ErrorKind::Connect,
         ErrorKind::PoolExhausted,
         ErrorKind::EndpointRetired,
+        ErrorKind::Misconfigured,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -162,7 +205,20 @@ impl ErrorKind {
             ErrorKind::Connect => "connect",
             ErrorKind::PoolExhausted => "pool_exhausted",
             ErrorKind::EndpointRetired => "endpoint_retired",
+            ErrorKind::Misconfigured => "misconfigured",
         }
+    }
+
+    /// True for failures only the bot's operator can fix (a key, credit, a
+    /// base URL or model, a retired endpoint), not the user by rephrasing.
+    pub fn needs_admin(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Unauthorized
+                | ErrorKind::QuotaExhausted
+                | ErrorKind::EndpointRetired
+                | ErrorKind::Misconfigured
+        )
     }
 
     /// True when asking again later (or the other provider now) may work;
@@ -200,6 +256,9 @@ impl ProviderError {
             ProviderError::PoolExhausted { .. } => ErrorKind::PoolExhausted,
             ProviderError::EndpointRetired { .. } => ErrorKind::EndpointRetired,
             ProviderError::RunFailed { .. } => ErrorKind::Overloaded,
+            ProviderError::NotFound { .. } | ProviderError::StreamRefused { .. } => {
+                ErrorKind::Misconfigured
+            }
         }
     }
 
@@ -215,7 +274,9 @@ impl ProviderError {
             | ProviderError::Connect { provider, .. }
             | ProviderError::PoolExhausted { provider, .. }
             | ProviderError::EndpointRetired { provider, .. }
-            | ProviderError::RunFailed { provider, .. } => *provider,
+            | ProviderError::RunFailed { provider, .. }
+            | ProviderError::NotFound { provider, .. }
+            | ProviderError::StreamRefused { provider, .. } => *provider,
         }
     }
 
@@ -336,6 +397,26 @@ mod tests {
     fn empty_key_redacts_nothing() {
         let redactor = Redactor::new(Some(Secret::new("")));
         assert_eq!(redactor.clean("abc"), "abc");
+    }
+
+    #[test]
+    fn a_404_without_v1_in_the_base_url_says_where_the_api_usually_is() {
+        let error = ProviderError::NotFound {
+            provider: ProviderKind::OpenAi,
+            url: "http://localhost:11434/chat/completions".into(),
+            message: "404 page not found".into(),
+        };
+        assert!(
+            error.to_string().ends_with(
+                "OPENAI_API_URL http://localhost:11434 answered 404 — most OpenAI-compatible servers serve their API under http://localhost:11434/v1"
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            missing_v1_hint(ProviderKind::OpenAi, "http://localhost:11434/v1/models"),
+            ""
+        );
+        assert_eq!(error.kind(), ErrorKind::Misconfigured);
     }
 
     #[test]

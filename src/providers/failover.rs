@@ -4,7 +4,8 @@
 //! fails. The caller learns which provider answered and what happened on
 //! the way ([`FailoverNote`]), or gets every provider's error.
 //!
-//! Streaming progress goes out as [`Progress`] events: text deltas, and a
+//! Streaming progress goes out as [`Progress`] events: text deltas, the web
+//! searches a provider announces before its text, and a
 //! [`Progress::Restart`] whenever another provider starts over, so whoever
 //! shows partial text drops what it showed so far.
 
@@ -24,6 +25,8 @@ pub enum Progress {
     Delta(String),
     /// `provider` starts the answer over: discard the text received so far.
     Restart { provider: ProviderKind },
+    /// The provider runs these web searches (before any text).
+    Searching { queries: Vec<String> },
 }
 
 /// Whom to ask, and how far failover may go.
@@ -232,13 +235,21 @@ async fn ask(
         return client.complete(request).await;
     };
     let (deltas, mut received) = mpsc::unbounded_channel::<String>();
+    let (searching, mut searches) = mpsc::unbounded_channel::<Vec<String>>();
     let forward = async {
-        while let Some(delta) = received.recv().await {
+        loop {
             // The receiver may have gone (the user left); the answer is still completed.
-            let _ = progress.send(Progress::Delta(delta));
+            let event = tokio::select! {
+                biased;
+                Some(queries) = searches.recv() => Progress::Searching { queries },
+                Some(delta) = received.recv() => Progress::Delta(delta),
+                else => break,
+            };
+            let _ = progress.send(event);
         }
     };
-    let (result, ()) = tokio::join!(client.stream(request, deltas), forward);
+    let streamed = client.stream_reporting(request, deltas, Some(searching));
+    let (result, ()) = tokio::join!(streamed, forward);
     result
 }
 

@@ -5,6 +5,7 @@
 //! is in `failover.rs`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -20,6 +21,9 @@ struct Inner {
     wire: Box<dyn WireFormat>,
     pool: PooledClient,
     warm_up: bool,
+    /// Set once the server refused `stream: true` for this model; from then
+    /// on every answer is asked for whole (for the life of this client).
+    stream_refused: AtomicBool,
 }
 
 /// One provider behind its pooled client. Cloning shares the pool.
@@ -71,20 +75,76 @@ impl ProviderClient {
     /// returned [`Completion`]'s text equals the concatenated deltas.
     /// Failures before the first byte are retried like [`Self::complete`];
     /// a stream cut midway is an error (fragments already sent stay sent).
+    /// When the server refuses `stream: true` (a 400 about `stream`, e.g.
+    /// OpenAI's unverified organisations), the same request is asked whole at
+    /// once and its text sent as one fragment; the client remembers, logs
+    /// once, and asks whole from then on.
     pub async fn stream(
         &self,
         request: &CompletionRequest,
         deltas: UnboundedSender<String>,
     ) -> Result<Completion, ProviderError> {
+        self.stream_reporting(request, deltas, None).await
+    }
+
+    /// [`Self::stream`], also passing on the web search queries the
+    /// provider announces before its text (Perplexity's Agent API) to `searching`.
+    pub async fn stream_reporting(
+        &self,
+        request: &CompletionRequest,
+        deltas: UnboundedSender<String>,
+        searching: Option<UnboundedSender<Vec<String>>>,
+    ) -> Result<Completion, ProviderError> {
+        if self.inner.stream_refused.load(Ordering::Relaxed) {
+            return self.complete_as_one_delta(request, &deltas).await;
+        }
         let Inner { wire, pool, .. } = &*self.inner;
         // Send-path failures are counted there; only what follows is recorded here.
-        let mut open = pool.open_stream(&self.call(request, true)).await?;
-        let mut decoder = wire.stream_decoder(pool.redactor());
-        let result = match read_events(&mut open, decoder.as_mut(), &deltas).await {
-            Ok(ended) => decoder.finish(ended, &deltas),
-            Err(error) => Err(error),
+        let mut open = match pool.open_stream(&self.call(request, true)).await {
+            Ok(open) => open,
+            Err(ProviderError::StreamRefused { message, .. }) => {
+                self.remember_stream_refused(&message);
+                return self.complete_as_one_delta(request, &deltas).await;
+            }
+            Err(error) => return Err(error),
         };
+        let mut decoder = wire.stream_decoder(pool.redactor());
+        let result =
+            match read_events(&mut open, decoder.as_mut(), &deltas, searching.as_ref()).await {
+                Ok(ended) => decoder.finish(ended, &deltas),
+                Err(error) => Err(error),
+            };
         self.record(result)
+    }
+
+    /// Whether this client has learnt that its server refuses streaming.
+    pub fn streaming_refused(&self) -> bool {
+        self.inner.stream_refused.load(Ordering::Relaxed)
+    }
+
+    /// The whole answer, sent on `deltas` as one fragment once it is complete.
+    async fn complete_as_one_delta(
+        &self,
+        request: &CompletionRequest,
+        deltas: &UnboundedSender<String>,
+    ) -> Result<Completion, ProviderError> {
+        let completion = self.complete(request).await?;
+        let _ = deltas.send(completion.text.clone());
+        Ok(completion)
+    }
+
+    /// Logs once what the operator can do about a refused stream.
+    fn remember_stream_refused(&self, message: &str) {
+        if !self.inner.stream_refused.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                provider = %self.kind(),
+                model = self.model(),
+                detail = message,
+                "the server refused to stream this model; answers are now asked for whole. \
+                 For OpenAI, verify the organization (platform.openai.com, Settings, Organization), \
+                 or set STREAM_REPLIES=false to stop trying"
+            );
+        }
     }
 
     /// Counts failures found after the send path handed over (bad bodies, cut streams).
@@ -185,6 +245,7 @@ fn client(
             wire,
             pool,
             warm_up,
+            stream_refused: AtomicBool::new(false),
         }),
     }
 }

@@ -93,7 +93,13 @@ pub enum Fault {
     SonarRetired,
     /// Agent API run that failed, with HTTP 200.
     RunFailed,
+    /// OpenAI's 400 to `stream: true` from an unverified organisation
+    /// (`param: "stream"`); requests without streaming are answered normally.
+    StreamNeedsVerification,
 }
+
+/// OpenAI's body refusing `stream: true` to an unverified organisation, verbatim.
+pub const STREAM_VERIFICATION_BODY: &str = r#"{"error": {"message": "Your organization must be verified to stream this model. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just verified, it can take up to 15 minutes for access to propagate.", "type": "invalid_request_error", "param": "stream", "code": "unsupported_value"}}"#;
 
 /// One request as the mock saw it.
 #[derive(Debug, Clone)]
@@ -546,6 +552,13 @@ async fn handle(
             reset.0.store(true, Ordering::SeqCst);
             StatusCode::OK.into_response()
         }
+        Some(Fault::StreamNeedsVerification) if !is_stream(&json) => answer(
+            route,
+            &json,
+            mock.served.fetch_add(1, Ordering::SeqCst) + 1,
+            Pace::AtOnce,
+            in_flight,
+        ),
         Some(fault) if !matches!(fault, Fault::Latency(_)) => {
             fault_response(route, &fault, &json, &token, in_flight)
         }
@@ -716,6 +729,12 @@ fn fault_response(
             answer(route, request, 0, Pace::PauseAfterFirst(*delay), in_flight)
         }
         Fault::Drip(delay) => answer(route, request, 0, Pace::Drip(*delay), in_flight),
+        Fault::StreamNeedsVerification => (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/json")],
+            STREAM_VERIFICATION_BODY,
+        )
+            .into_response(),
         Fault::Latency(_) | Fault::Reset => unreachable!("handled before"),
     }
 }
@@ -899,6 +918,11 @@ fn data(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }
 
+/// The search query the mock's Agent API announces for `question`.
+pub fn search_query(question: &str) -> String {
+    format!("{question} latest")
+}
+
 /// The SSE events of a streamed answer, in order (terminal event last).
 fn stream_events(route: Route, request: &Value, counter: u64) -> Vec<Bytes> {
     let question = last_user_message(request);
@@ -908,6 +932,11 @@ fn stream_events(route: Route, request: &Value, counter: u64) -> Vec<Bytes> {
             let mut events = vec![
                 data(&json!({"type": "response.created", "sequence_number": 0,
                              "response": {"id": response["id"], "status": "in_progress", "output": [], "usage": null}})),
+                // As the Agent API announces its searches before their results and the text.
+                data(
+                    &json!({"type": "response.reasoning.search_queries", "sequence_number": 1,
+                             "call_id": "call_mock", "queries": [search_query(&question)]}),
+                ),
                 data(
                     &json!({"type": "response.reasoning.search_results", "sequence_number": 1,
                              "results": search_results_item()["results"]}),

@@ -403,7 +403,7 @@ async fn reset_and_forget_empty_the_memory() {
 async fn streaming_publishes_progress_and_ends_with_the_full_answer() {
     let mock = MockLlm::start().await;
     let bot = bot(&mock, &[]).await;
-    let (progress, watched) = tokio::sync::watch::channel(String::new());
+    let (progress, watched) = tokio::sync::watch::channel(duet::chat::Partial::default());
     let reply = answer(
         bot.service
             .handle(message("ann", "tell me a story"), Some(progress))
@@ -411,7 +411,7 @@ async fn streaming_publishes_progress_and_ends_with_the_full_answer() {
     );
     assert!(!reply.text.is_empty());
     assert_eq!(
-        *watched.borrow(),
+        watched.borrow().text,
         reply.text,
         "the last progress equals the final text"
     );

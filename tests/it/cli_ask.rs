@@ -104,7 +104,12 @@ async fn asking_an_unconfigured_provider_is_a_setup_error() {
     );
     let output = duet_ask(&env, &["--provider", "perplexity", "hi"]).await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("perplexity is not configured"));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("perplexity is not configured"), "{stderr}");
+    assert!(
+        stderr.contains("PERPLEXITY_API_KEY") && stderr.contains("PERPLEXITY_API_URL"),
+        "names the keys to set: {stderr}"
+    );
     assert!(mock.requests().is_empty());
 }
 
@@ -198,5 +203,38 @@ async fn a_stream_cut_midway_ends_the_line_and_says_the_other_provider_starts_ov
     assert!(
         stderr.contains("duet: the text above is dropped; openai answers from the start"),
         "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn ask_logs_warnings_only_unless_verbose() {
+    let mock = MockLlm::start().await;
+    let run = |args: &'static [&'static str]| {
+        let env = mock.config_env();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_duet"))
+                .args(args)
+                .current_dir(dir.path())
+                .env_clear()
+                .envs(&env)
+                .output()
+                .await
+                .expect("duet runs")
+        }
+    };
+    let quiet = run(&["ask", "explain borrow checking"]).await;
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    assert!(
+        !text(&quiet.stderr).contains("routed"),
+        "{}",
+        text(&quiet.stderr)
+    );
+    let verbose = run(&["ask", "-v", "explain borrow checking"]).await;
+    assert!(verbose.status.success(), "{}", text(&verbose.stderr));
+    assert!(
+        text(&verbose.stderr).contains("routed"),
+        "{}",
+        text(&verbose.stderr)
     );
 }

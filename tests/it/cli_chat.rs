@@ -171,3 +171,35 @@ async fn ctrl_c_in_duet_chat_lets_the_answer_in_progress_finish_within_the_grace
     assert!(out.contains("a slow question"), "the answer arrived: {out}");
     assert!(!out.contains(INTERRUPTED), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_answer_shows_its_searches_on_one_stderr_line() {
+    let mock = MockLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, mut stdin, mut output) = spawn_chat(&mock, dir.path(), &[]);
+    stdin
+        .write_all(b"search: latest rust news\n")
+        .await
+        .unwrap();
+    drop(stdin);
+    let status = tokio::time::timeout(PROCESS_WAIT, child.wait())
+        .await
+        .expect("duet chat exits at end of input")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    while let Ok(Some(line)) = output.stderr.next_line().await {
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    let searching = duet::chat::messages::searching(&[duet_testkit::mock_llm::search_query(
+        "latest rust news",
+    )]);
+    assert_eq!(stderr.matches(&searching).count(), 1, "{stderr}");
+    let out = rest_of(output.stdout).await;
+    assert!(
+        !out.contains("Searching"),
+        "stdout has only the answer: {out}"
+    );
+    assert!(out.contains("[1] Alpha <https://"), "{out}");
+}

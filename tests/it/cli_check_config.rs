@@ -334,3 +334,77 @@ fn url_credentials_and_secret_shaped_values_are_redacted_in_the_output() {
         );
     }
 }
+
+#[test]
+fn a_local_server_without_v1_and_with_openai_defaults_gets_three_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DISCORD_TOKEN", FAKE_DISCORD_TOKEN),
+        ("OPENAI_API_URL", "http://localhost:11434"),
+    ];
+    let out = check_config(dir.path(), &[], &env);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(0), "warnings only: {stderr}");
+    for expected in [
+        "OPENAI_API_URL",
+        "most OpenAI-compatible servers serve their API under http://localhost:11434/v1",
+        "still gpt-5-mini",
+        "set OPENAI_TOKEN_LIMIT_FIELD=max_tokens",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} missing: {stderr}");
+    }
+
+    let tuned = [
+        ("DISCORD_TOKEN", FAKE_DISCORD_TOKEN),
+        ("OPENAI_API_URL", "http://localhost:11434/v1"),
+        ("GPT_MODEL", "llama3.2"),
+        ("OPENAI_TOKEN_LIMIT_FIELD", "max_tokens"),
+    ];
+    let out = check_config(dir.path(), &[], &tuned);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stderr_of(&out).contains("warning"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_reasoning_effort_the_model_family_refuses_exits_2_naming_the_accepted_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DISCORD_TOKEN", FAKE_DISCORD_TOKEN),
+        ("OPENAI_API_KEY", FAKE_OPENAI_KEY),
+        ("GPT_MODEL", "gpt-5.1"),
+        ("OPENAI_REASONING_EFFORT", "minimal"),
+    ];
+    let stderr = assert_exit_2(&check_config(dir.path(), &[], &env));
+    assert!(
+        stderr.contains(
+            "minimal is not accepted by gpt-5.1; this model family takes none, low, medium, high"
+        ),
+        "{stderr}"
+    );
+    let pro = [
+        ("DISCORD_TOKEN", FAKE_DISCORD_TOKEN),
+        ("OPENAI_API_KEY", FAKE_OPENAI_KEY),
+        ("GPT_MODEL", "gpt-5-pro"),
+        ("OPENAI_REASONING_EFFORT", "medium"),
+    ];
+    let stderr = assert_exit_2(&check_config(dir.path(), &[], &pro));
+    assert!(stderr.contains("takes high"), "{stderr}");
+}
+
+#[test]
+fn a_reasoning_effort_for_an_unknown_model_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DISCORD_TOKEN", FAKE_DISCORD_TOKEN),
+        ("OPENAI_API_KEY", FAKE_OPENAI_KEY),
+        ("GPT_MODEL", "my-finetune"),
+        ("OPENAI_REASONING_EFFORT", "xhigh"),
+    ];
+    let out = check_config(dir.path(), &[], &env);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("GPT_MODEL my-finetune is not a model duet knows"),
+        "{stderr}"
+    );
+}

@@ -89,9 +89,31 @@ fn without_keys_the_smart_decision_is_shown_with_a_note() {
 
 #[test]
 fn a_single_configured_provider_answers_everything() {
-    let output = duet_route("[Default]\nOPENAI_API_KEY=sk-test\n", &["latest news"]);
+    let output = duet_route(
+        "[Default]\nOPENAI_API_KEY=sk-test\n",
+        &["explain borrow checking"],
+    );
     assert!(output.status.success());
-    assert_eq!(stdout(&output), "openai  reasons: only_provider(openai)\n");
+    assert_eq!(
+        stdout(&output),
+        "openai  (only provider; would go to chat: default_conversation)\n"
+    );
+}
+
+#[test]
+fn a_single_provider_shows_where_a_web_question_would_go_and_why() {
+    let output = duet_route("[Default]\nOPENAI_API_KEY=sk-test\n", &["what's on today?"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "openai  (only provider; would go to web: time_sensitive(\"today\"))\n"
+    );
+    let json = duet_route(
+        "[Default]\nPERPLEXITY_API_KEY=pplx-test\n",
+        &["--json", "write a poem"],
+    );
+    let value: Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(value["provider"], "perplexity");
 }
 
 #[test]

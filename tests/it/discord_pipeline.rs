@@ -15,7 +15,7 @@ use duet_testkit::fake_discord::fixtures::{
 };
 use duet_testkit::fake_discord::{Recorded, UserMessage};
 use duet_testkit::mock_llm::{
-    ALPHA_URL, BETA_URL, Fault, MockLlm, Route, openai_text, perplexity_raw_text,
+    ALPHA_URL, BETA_URL, Fault, MockLlm, Route, openai_text, perplexity_raw_text, search_query,
 };
 use serde_json::json;
 
@@ -497,4 +497,99 @@ async fn a_model_writing_everyone_pings_nobody() {
     assert!(!text.contains("@everyone"), "{text}");
     assert!(text.contains("everyone wake up"), "{text}");
     assert_pings_nobody(reply);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_turn_is_answered_when_the_organisation_may_not_stream() {
+    let stack = Stack::start(&[
+        ("STREAM_REPLIES", "true"),
+        ("STREAM_EDIT_INTERVAL_MS", "200"),
+    ])
+    .await;
+    stack
+        .mock
+        .set_fault(Route::OpenAiChat, Some(Fault::StreamNeedsVerification));
+    let discord = &stack.bot.discord;
+    discord.send_message(UserMessage::dm(ALICE, DM_ALICE, "write me a haiku"));
+    discord
+        .wait_until("the first answer", |log| {
+            screen(log, DM_ALICE) == [openai_text("write me a haiku")]
+        })
+        .await;
+    discord.send_message(UserMessage::dm(ALICE, DM_ALICE, "and another one"));
+    discord
+        .wait_until("the second answer", |log| {
+            screen(log, DM_ALICE)
+                == [
+                    openai_text("write me a haiku"),
+                    openai_text("and another one"),
+                ]
+        })
+        .await;
+    let streamed: Vec<bool> = stack
+        .mock
+        .requests_on(Route::OpenAiChat)
+        .iter()
+        .map(|r| r.body["stream"] == json!(true))
+        .collect();
+    assert_eq!(
+        streamed,
+        [true, false, false],
+        "the second turn never streams"
+    );
+    assert!(stack.mock.requests_on(Route::Agent).is_empty());
+    assert_eq!(stack.stored(ALICE.id, DM_ALICE).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_failure_tells_the_user_to_tell_the_admin_not_to_rephrase() {
+    let stack = Stack::start(&[]).await;
+    stack
+        .mock
+        .set_fault(Route::OpenAiChat, Some(Fault::Status(404)));
+    stack.mock.set_fault(Route::Agent, Some(Fault::Status(401)));
+    stack
+        .bot
+        .discord
+        .send_message(UserMessage::mention(ALICE, GENERAL, "write me a haiku"));
+    let log = stack.wait_posts("the failure notice", GENERAL, 1).await;
+    let notice = content(&posts(&log, GENERAL)[0]);
+    assert_eq!(
+        notice,
+        messages::provider_failed(duet::providers::ErrorKind::Misconfigured)
+    );
+    assert!(notice.contains("admin"), "{notice}");
+    assert!(!notice.contains("rephras"), "{notice}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_web_answer_shows_its_searches_first_and_ends_without_them() {
+    let stack = Stack::start(&[
+        ("STREAM_REPLIES", "true"),
+        ("STREAM_EDIT_INTERVAL_MS", "200"),
+    ])
+    .await;
+    stack
+        .mock
+        .set_fault(Route::Agent, Some(Fault::Drip(Duration::from_millis(60))));
+    let question = "search: rust 1.90 release notes";
+    stack
+        .bot
+        .discord
+        .send_message(UserMessage::dm(ALICE, DM_ALICE, question));
+
+    let expected = rendered_perplexity_answer("rust 1.90 release notes");
+    let log = stack
+        .bot
+        .discord
+        .wait_until("the final edit", |log| screen(log, DM_ALICE) == expected)
+        .await;
+    let writes = writes(&log, DM_ALICE);
+    let searching = messages::searching(&[search_query("rust 1.90 release notes")]);
+    assert_eq!(
+        content(&writes[0]),
+        searching,
+        "the reply first shows the search: {writes:#?}"
+    );
+    writes.iter().for_each(assert_pings_nobody);
 }

@@ -33,6 +33,7 @@ mod providers_failover;
 mod providers_faults;
 mod providers_pool;
 mod providers_retry;
+mod providers_setup_faults;
 mod providers_wire;
 mod render_split;
 mod routing_table;

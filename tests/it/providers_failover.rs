@@ -6,7 +6,7 @@ use duet::providers::{
     AnswerError, AnswerPlan, Answered, ErrorKind, FailoverNote, Progress, ProviderKind, Providers,
 };
 use duet_testkit::clients::{ask, providers};
-use duet_testkit::mock_llm::{Fault, MockLlm, Route, openai_text};
+use duet_testkit::mock_llm::{Fault, MockLlm, Route, openai_text, search_query};
 
 const OPENAI: ProviderKind = ProviderKind::OpenAi;
 const PERPLEXITY: ProviderKind = ProviderKind::Perplexity;
@@ -39,6 +39,7 @@ fn shown(events: &[Progress]) -> String {
         match event {
             Progress::Delta(delta) => text.push_str(delta),
             Progress::Restart { .. } => text.clear(),
+            Progress::Searching { .. } => {}
         }
     }
     text
@@ -49,7 +50,7 @@ fn restarts(events: &[Progress]) -> Vec<ProviderKind> {
         .iter()
         .filter_map(|event| match event {
             Progress::Restart { provider } => Some(*provider),
-            Progress::Delta(_) => None,
+            Progress::Delta(_) | Progress::Searching { .. } => None,
         })
         .collect()
 }
@@ -265,5 +266,21 @@ async fn a_plain_streamed_answer_has_no_restart() {
     let (result, events) = streamed(&providers, AnswerPlan::routed(PERPLEXITY, true), "rust").await;
     let answered = result.unwrap();
     assert!(restarts(&events).is_empty());
+    assert_eq!(shown(&events), answered.completion.text);
+}
+
+#[tokio::test]
+async fn the_agent_api_searches_are_reported_before_its_text() {
+    let mock = MockLlm::start().await;
+    let providers = providers(&mock, NO_RETRIES);
+    let (result, events) = streamed(&providers, AnswerPlan::only(PERPLEXITY), "rust news").await;
+    let answered = result.expect("answered");
+    assert_eq!(
+        events.first(),
+        Some(&Progress::Searching {
+            queries: vec![search_query("rust news")]
+        }),
+        "{events:?}"
+    );
     assert_eq!(shown(&events), answered.completion.text);
 }

@@ -227,7 +227,7 @@ async fn client_errors_are_never_retried() {
         (400, ErrorKind::BadRequest),
         (401, ErrorKind::Unauthorized),
         (403, ErrorKind::Unauthorized),
-        (404, ErrorKind::BadRequest),
+        (404, ErrorKind::Misconfigured),
     ] {
         let mock = MockLlm::start().await;
         mock.push_fault(Route::OpenAiChat, Fault::Status(status));

@@ -105,6 +105,14 @@ impl RouterConfig {
             .with_entity_min_words(config.orchestrator.entity_min_words)
     }
 
+    /// The same rules as if both providers were usable (what `duet route`
+    /// shows a one-provider setup would do with the other one).
+    #[must_use]
+    pub fn with_both_available(mut self) -> Self {
+        self.available = Mode::Hybrid;
+        self
+    }
+
     #[must_use]
     pub fn with_mode(mut self, mode: RoutingMode) -> Self {
         self.mode = mode;

@@ -17,7 +17,7 @@ pub use split::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 
 use crate::answer::markdown;
 use crate::answer::reasoning::{is_partial_open_tag, strip_reasoning};
-use crate::chat::Answer;
+use crate::chat::{Answer, Partial, messages};
 use crate::providers::Source;
 
 /// Renders a complete answer for Discord:
@@ -62,6 +62,15 @@ pub fn render_reply(answer: &Answer) -> String {
 /// [`render_answer`] except that text which is only the beginning of a
 /// `<think>` tag renders as nothing, so a reasoning model's trace never
 /// flashes up. An unfinished code block is closed, as in a final answer.
+/// What a streamed reply shows so far: the web searches under way until the
+/// text starts ("🔎 Searching: …"), then the partial answer.
+pub fn render_partial(partial: &Partial) -> String {
+    if partial.text.is_empty() && !partial.searching.is_empty() {
+        return neutralize_mentions(&messages::searching(&partial.searching));
+    }
+    render_partial_answer(&partial.text, &[])
+}
+
 /// Once the stream ends, `render_partial_answer(full)` equals
 /// `render_answer(full)` (unless the whole answer is `<th` or the like).
 pub fn render_partial_answer(text: &str, sources: &[Source]) -> String {

@@ -88,11 +88,12 @@ pub fn transport_failure(origin: Origin<'_>, error: &reqwest::Error, during: &st
     }
 }
 
-/// An HTTP error status with its headers and (capped) body. A 429 that is
+/// An HTTP error status from `url` with its headers and (capped) body. A 429 that is
 /// not about quota comes back as [`Retry::AfterPause`] with the wait in
 /// [`ProviderError::retry_after`]; pausing the provider is the caller's job.
 pub fn status_failure(
     origin: Origin<'_>,
+    url: &str,
     status: u16,
     headers: &HeaderMap,
     body: &[u8],
@@ -134,6 +135,19 @@ pub fn status_failure(
             ProviderError::EndpointRetired { provider, message },
             Retry::No,
         ),
+        400 if detail.refuses_streaming() => (
+            ProviderError::StreamRefused { provider, message },
+            Retry::No,
+        ),
+        404 => {
+            let url = redactor.clean(url);
+            let error = ProviderError::NotFound {
+                provider,
+                url,
+                message,
+            };
+            (error, Retry::No)
+        }
         401 | 403 => (
             ProviderError::Unauthorized {
                 provider,
@@ -202,13 +216,15 @@ pub fn describe(error: &dyn StdError) -> String {
     text
 }
 
-/// The useful part of an error body: OpenAI `{"error":{"message","type","code"}}`,
-/// Perplexity (integer `code`), `{"error":"text"}` or `{"detail": …}`.
+/// The useful part of an error body: OpenAI `{"error":{"message","type","param","code"}}`,
+/// Perplexity (integer `code`), `{"error":"text"}` or `{"detail": …}`;
+/// OpenRouter wraps the upstream body as a string in `error.metadata.raw`.
 #[derive(Debug, Default)]
 struct ErrorBody {
     message: Option<String>,
     code: Option<String>,
     kind: Option<String>,
+    param: Option<String>,
 }
 
 impl ErrorBody {
@@ -216,6 +232,12 @@ impl ErrorBody {
         let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
             return Self::default();
         };
+        if let Some(raw) = value["error"]["metadata"]["raw"].as_str() {
+            let inner = Self::parse(raw.as_bytes());
+            if inner.message.is_some() {
+                return inner;
+            }
+        }
         let text = |v: &serde_json::Value| match v {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Number(n) => Some(n.to_string()),
@@ -234,7 +256,19 @@ impl ErrorBody {
                 .or_else(|| value.get("detail").map(|d| d.to_string())),
             code: text(&error["code"]),
             kind: text(&error["type"]),
+            param: text(&error["param"]),
         }
+    }
+
+    /// A 400 about `stream` (OpenAI's "must be verified to stream this
+    /// model", or a server that has no streaming); the message is the
+    /// fallback when `param` is missing.
+    fn refuses_streaming(&self) -> bool {
+        self.param.as_deref() == Some("stream")
+            || self
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("verified to stream"))
     }
 
     fn has_code(&self, codes: &[&str]) -> bool {
@@ -280,7 +314,13 @@ mod tests {
             provider: ProviderKind::OpenAi,
             redactor: &redactor,
         };
-        status_failure(origin, status, &map, body.as_bytes())
+        status_failure(
+            origin,
+            "http://localhost:11434/chat/completions",
+            status,
+            &map,
+            body.as_bytes(),
+        )
     }
 
     #[test]
@@ -349,6 +389,47 @@ mod tests {
             !failure.error.to_string().contains("sk-SECRET"),
             "{}",
             failure.error
+        );
+    }
+
+    const VERIFY: &str = r#"{"error": {"message": "Your organization must be verified to stream this model. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just verified, it can take up to 15 minutes for access to propagate.", "type": "invalid_request_error", "param": "stream", "code": "unsupported_value"}}"#;
+
+    #[test]
+    fn a_400_about_the_stream_param_is_a_streaming_refusal_also_through_openrouter() {
+        let direct = classify(400, &[], VERIFY);
+        assert!(
+            matches!(direct.error, ProviderError::StreamRefused { .. }),
+            "{}",
+            direct.error
+        );
+        let wrapped =
+            serde_json::json!({"error": {"message": "Provider returned error", "code": 400,
+            "metadata": {"raw": VERIFY}}})
+            .to_string();
+        assert!(matches!(
+            classify(400, &[], &wrapped).error,
+            ProviderError::StreamRefused { .. }
+        ));
+        let other = classify(
+            400,
+            &[],
+            r#"{"error":{"message":"bad","param":"messages"}}"#,
+        );
+        assert!(matches!(other.error, ProviderError::BadRequest { .. }));
+    }
+
+    #[test]
+    fn a_404_is_a_misconfiguration_naming_the_url() {
+        let failure = classify(404, &[], "404 page not found");
+        assert_eq!(
+            failure.error.kind(),
+            crate::providers::error::ErrorKind::Misconfigured
+        );
+        assert!(
+            failure
+                .error
+                .to_string()
+                .contains("under http://localhost:11434/v1")
         );
     }
 

@@ -208,8 +208,13 @@ impl PooledClient {
     /// connection per request. Any HTTP answer counts; failures are logged.
     pub async fn warm_up(&self, url: reqwest::Url) {
         let deadline = Instant::now() + self.config.request_timeout;
+        let shown = self.redactor.clean(url.as_str());
         let result = tokio::time::timeout_at(deadline, self.warm_up_once(url)).await;
         match result {
+            Ok(Ok(404)) => {
+                let hint = crate::providers::error::missing_v1_hint(self.provider, &shown);
+                warn!(provider = %self.provider, status = 404, url = %shown, "warm-up request answered 404{hint}");
+            }
             Ok(Ok(status)) => {
                 info!(provider = %self.provider, status, "warm-up request answered");
             }

@@ -112,7 +112,13 @@ impl PooledClient {
             Ok(result) => result,
             Err(_) => Err(deadline_error(self.provider, self.config.request_timeout)),
         };
-        if let Err(error) = &result {
+        // A refused stream is asked again whole at once (see the registry):
+        // the provider is not failing.
+        if let Some(error) = result
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, ProviderError::StreamRefused { .. }))
+        {
             self.counters.failed(error.kind());
         }
         result
@@ -181,10 +187,11 @@ impl PooledClient {
     /// quota pauses every request to this provider until the reset.
     async fn status_failure(&self, response: reqwest::Response) -> Failure {
         let status = response.status().as_u16();
+        let url = response.url().to_string();
         let headers = response.headers().clone();
         // An unreadable error body still leaves the status to go on.
         let body = read_capped(response).await.unwrap_or_default();
-        let failure = status_failure(self.origin(), status, &headers, &body);
+        let failure = status_failure(self.origin(), &url, status, &headers, &body);
         if status == 429 {
             self.counters.rate_limited();
         }

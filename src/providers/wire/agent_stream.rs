@@ -28,6 +28,8 @@ pub struct AgentStream {
     text: String,
     /// The response of the terminal event.
     last: Option<AgentResponse>,
+    /// Search queries announced and not yet taken.
+    queries: Vec<String>,
 }
 
 impl AgentStream {
@@ -39,6 +41,7 @@ impl AgentStream {
             rewriter: MarkerRewriter::default(),
             text: String::new(),
             last: None,
+            queries: Vec::new(),
         }
     }
 
@@ -84,6 +87,16 @@ impl StreamDecoder for AgentStream {
                 let ready = self.rewriter.push(fragment, &self.sources);
                 self.emit(ready, deltas);
             }
+            "response.reasoning.search_queries" => {
+                let queries = value["queries"].as_array().into_iter().flatten();
+                self.queries.extend(
+                    queries
+                        .filter_map(Value::as_str)
+                        .map(str::trim)
+                        .filter(|q| !q.is_empty())
+                        .map(str::to_string),
+                );
+            }
             "response.reasoning.search_results" => {
                 self.sources.add_results(search_results(&value["results"]));
             }
@@ -104,6 +117,10 @@ impl StreamDecoder for AgentStream {
             _ => {}
         }
         Ok(Flow::Continue)
+    }
+
+    fn take_search_queries(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.queries)
     }
 
     /// The answer once the stream ended; `ended` says whether a terminal event came.

@@ -14,13 +14,15 @@ use crate::providers::transport::{MAX_BODY_BYTES, OpenStream};
 /// be reused; a server that keeps the body open past it only costs the reuse.
 const DRAIN_AFTER_END: Duration = Duration::from_millis(500);
 
-/// Feeds the stream to `decoder` until its terminal event; `Ok(false)` when
+/// Feeds the stream to `decoder` until its terminal event, passing on the
+/// search queries it reports to `searching`; `Ok(false)` when
 /// the body ended before it (the decoder's `finish` decides whether that is
 /// an error).
 pub async fn read_events(
     stream: &mut OpenStream,
     decoder: &mut dyn StreamDecoder,
     deltas: &UnboundedSender<String>,
+    searching: Option<&UnboundedSender<Vec<String>>>,
 ) -> Result<bool, ProviderError> {
     let mut events = SseDecoder::default();
     let provider = stream.provider();
@@ -30,7 +32,12 @@ pub async fn read_events(
     };
     while let Some(chunk) = stream.next_chunk().await? {
         for event in events.push(&chunk).map_err(|_| too_large())? {
-            if decoder.on_event(&event, deltas)? == Flow::Done {
+            let flow = decoder.on_event(&event, deltas)?;
+            let queries = decoder.take_search_queries();
+            if let Some(searching) = searching.filter(|_| !queries.is_empty()) {
+                let _ = searching.send(queries);
+            }
+            if flow == Flow::Done {
                 drain(stream).await;
                 return Ok(true);
             }

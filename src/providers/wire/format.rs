@@ -40,6 +40,12 @@ pub trait StreamDecoder: Send {
         deltas: &UnboundedSender<String>,
     ) -> Result<Flow, ProviderError>;
 
+    /// The web search queries announced since the last call (the Agent
+    /// API reports them before the text); none for formats without them.
+    fn take_search_queries(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The answer once the body ended; `ended` says whether the terminal
     /// event came. Text that only the end revealed is sent on `deltas` too,
     /// so the deltas always add up to the answer's text.

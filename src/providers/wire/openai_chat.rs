@@ -26,6 +26,7 @@ pub struct OpenAiChat {
     model: String,
     token_field: TokenLimitField,
     reasoning_effort: Option<String>,
+    verbosity: Option<String>,
     output_tokens: usize,
 }
 
@@ -37,6 +38,7 @@ impl OpenAiChat {
             model: config.model.clone(),
             token_field: config.token_limit_field,
             reasoning_effort: config.reasoning_effort.clone(),
+            verbosity: config.verbosity.clone(),
             output_tokens,
         }
     }
@@ -73,6 +75,10 @@ impl WireFormat for OpenAiChat {
         if let Some(effort) = &self.reasoning_effort {
             body.insert("reasoning_effort".into(), json!(effort));
         }
+        if let Some(verbosity) = &self.verbosity {
+            body.insert("verbosity".into(), json!(verbosity));
+        }
+        // No temperature or top_p: GPT-5 reasoning models reject them (API_NOTES 2.2).
         if let Some(user) = &request.user_hash {
             body.insert("safety_identifier".into(), json!(user));
         }
@@ -346,6 +352,24 @@ mod tests {
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["reasoning_effort"], "low");
         assert_eq!(body["messages"][0]["role"], "system");
+    }
+
+    #[test]
+    fn verbosity_is_sent_when_set_and_sampling_parameters_never_are() {
+        let body = body_json(
+            &api(&[
+                ("GPT_MODEL", "gpt-5.2"),
+                ("OPENAI_REASONING_EFFORT", "xhigh"),
+                ("OPENAI_VERBOSITY", "low"),
+            ]),
+            true,
+        );
+        assert_eq!(body["verbosity"], "low");
+        assert_eq!(body["reasoning_effort"], "xhigh");
+        for field in ["temperature", "top_p", "presence_penalty", "logprobs"] {
+            assert!(body.get(field).is_none(), "{field} in {body}");
+        }
+        assert!(body_json(&api(&[]), false).get("verbosity").is_none());
     }
 
     #[test]

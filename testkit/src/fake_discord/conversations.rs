@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use duet::chat::{Answer, Conversations, Incoming, Outcome, ProviderStatus, StatusReport};
+use duet::chat::{Answer, Conversations, Incoming, Outcome, Partial, ProviderStatus, StatusReport};
 use duet::providers::ProviderKind;
 use serde_json::json;
 use tokio::sync::watch;
@@ -119,7 +119,7 @@ fn answer(text: String) -> Outcome {
 
 #[async_trait]
 impl Conversations for ScriptedConversations {
-    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<String>>) -> Outcome {
+    async fn handle(&self, message: Incoming, progress: Option<watch::Sender<Partial>>) -> Outcome {
         let (turn, previous) = self.remember(&message);
         match (self.script)(&message, turn) {
             Scripted::Echo => {
@@ -136,7 +136,10 @@ impl Conversations for ScriptedConversations {
                 for part in &parts {
                     text.push_str(part);
                     if let Some(progress) = &progress {
-                        progress.send_replace(text.clone());
+                        progress.send_replace(Partial {
+                            text: text.clone(),
+                            ..Partial::default()
+                        });
                     }
                     tokio::time::sleep(every).await;
                 }
