@@ -48,7 +48,8 @@ pub use orchestrator::OrchestratorConfig;
 pub use parse::{parse_bool, parse_duration};
 pub use pool::{Http2Mode, PoolConfig};
 pub use providers::{
-    OpenAiConfig, PerplexityApi, PerplexityConfig, PromptConfig, TokenLimitField, is_local_url,
+    OpenAiApi, OpenAiConfig, PerplexityApi, PerplexityConfig, PromptConfig, TokenLimitField,
+    is_local_url,
 };
 pub use reader::{Resolved, ResolvedValues};
 pub use redact::redact_url_credentials;

@@ -40,6 +40,26 @@ impl PerplexityApi {
     const NAMES: [&'static str; 2] = names(&Self::CHOICES);
 }
 
+/// `OPENAI_API`: which OpenAI endpoint shape to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiApi {
+    /// Responses on OpenAI's own API, chat completions everywhere else.
+    Auto,
+    /// `POST /responses`.
+    Responses,
+    /// `POST /chat/completions`, which every compatible server speaks.
+    Chat,
+}
+
+impl OpenAiApi {
+    const CHOICES: [(&'static str, Self); 3] = [
+        ("auto", Self::Auto),
+        ("responses", Self::Responses),
+        ("chat", Self::Chat),
+    ];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
 pub const OPENAI_API_KEY: KeySpec = KeySpec::new(
     S,
     "OPENAI_API_KEY",
@@ -78,6 +98,14 @@ pub const OPENAI_REASONING_EFFORT: KeySpec = KeySpec::new(
     "",
     Kind::OptChoice(&["none", "minimal", "low", "medium", "high", "xhigh", "max"]),
     "Sent as reasoning_effort when set; not every model accepts every value.",
+)
+.reload(PROVIDER);
+pub const OPENAI_API: KeySpec = KeySpec::new(
+    S,
+    "OPENAI_API",
+    "auto",
+    Kind::Choice(&OpenAiApi::NAMES),
+    "responses (POST /responses), chat (POST /chat/completions) or auto: responses on api.openai.com, chat for every other server.",
 )
 .reload(PROVIDER);
 pub const PERPLEXITY_API_KEY: KeySpec = KeySpec::new(
@@ -178,6 +206,7 @@ pub const SECTION: SectionSpec = SectionSpec {
         GPT_MODEL,
         OPENAI_TOKEN_LIMIT_FIELD,
         OPENAI_REASONING_EFFORT,
+        OPENAI_API,
         PERPLEXITY_API_KEY,
         PERPLEXITY_API_URL,
         PERPLEXITY_MODEL,
@@ -198,6 +227,7 @@ pub struct OpenAiConfig {
     pub model: String,
     pub token_limit_field: TokenLimitField,
     pub reasoning_effort: Option<String>,
+    pub api: OpenAiApi,
     pub pool: PoolConfig,
 }
 
@@ -209,6 +239,7 @@ impl OpenAiConfig {
             model: r.text(&GPT_MODEL).trim().to_string(),
             token_limit_field: r.choice(&OPENAI_TOKEN_LIMIT_FIELD, &TokenLimitField::CHOICES),
             reasoning_effort: r.opt_choice(&OPENAI_REASONING_EFFORT),
+            api: r.choice(&OPENAI_API, &OpenAiApi::CHOICES),
             pool: PoolConfig::read(r, &pool::OPENAI),
         }
     }
@@ -216,6 +247,21 @@ impl OpenAiConfig {
     /// Usable with a key, or without one when the server is local.
     pub fn is_usable(&self) -> bool {
         self.api_key.is_some() || is_local_url(&self.base_url)
+    }
+
+    /// Whether requests go to the Responses API (`OPENAI_API`, with `auto`
+    /// resolved against the base URL's host).
+    pub fn uses_responses(&self) -> bool {
+        match self.api {
+            OpenAiApi::Responses => true,
+            OpenAiApi::Chat => false,
+            OpenAiApi::Auto => self.is_openai_host(),
+        }
+    }
+
+    /// True when `OPENAI_API_URL` is OpenAI's own API.
+    pub fn is_openai_host(&self) -> bool {
+        self.base_url.host_str() == Some("api.openai.com")
     }
 }
 
