@@ -31,6 +31,7 @@ mod ops_startup;
 mod providers_failover;
 mod providers_faults;
 mod providers_pool;
+mod providers_responses;
 mod providers_retry;
 mod providers_wire;
 mod render_split;

@@ -200,7 +200,11 @@ impl ResponseBody {
 }
 
 /// A failed run or an `error` event, with the provider's message redacted.
-pub(super) fn run_failed(status: &str, error: Option<&Value>, redactor: &Redactor) -> ProviderError {
+pub(super) fn run_failed(
+    status: &str,
+    error: Option<&Value>,
+    redactor: &Redactor,
+) -> ProviderError {
     let message = error
         .filter(|e| !e.is_null())
         .map(|e| {

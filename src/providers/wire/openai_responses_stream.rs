@@ -77,7 +77,8 @@ impl StreamDecoder for ResponsesStream {
             }
             "response.output_text.annotation.added" => self.cite(&value["annotation"], deltas),
             "response.completed" | "response.incomplete" => {
-                let response = serde_json::from_value(value["response"].clone()).unwrap_or_default();
+                let response =
+                    serde_json::from_value(value["response"].clone()).unwrap_or_default();
                 self.last = Some(response);
                 return Ok(Flow::Done);
             }

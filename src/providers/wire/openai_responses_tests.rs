@@ -71,7 +71,12 @@ fn run_stream(api: &OpenAiResponses, sse: &str) -> (String, Result<Completion, P
 #[test]
 fn the_body_carries_history_as_items_and_store_false() {
     let body = body_json(&api(&[("OPENAI_REASONING_EFFORT", "low")], false), true);
-    let keys: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: BTreeSet<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let expected: BTreeSet<&str> = [
         "model",
         "instructions",
@@ -183,7 +188,8 @@ fn failed_and_error_events_are_errors() {
     let failed = "data: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"message\":\"model exploded\"}}}\n\n";
     let (_, result) = run_stream(&api(&[], false), failed);
     assert!(result.unwrap_err().to_string().contains("model exploded"));
-    let error = "event: error\ndata: {\"type\":\"error\",\"code\":\"x\",\"message\":\"stream broke\"}\n\n";
+    let error =
+        "event: error\ndata: {\"type\":\"error\",\"code\":\"x\",\"message\":\"stream broke\"}\n\n";
     let (_, result) = run_stream(&api(&[], false), error);
     assert!(result.unwrap_err().to_string().contains("stream broke"));
 }
@@ -195,7 +201,10 @@ fn a_stream_with_only_the_terminal_event_still_delivers_the_text() {
     assert_eq!(result.unwrap().text, "late");
     assert_eq!(streamed, "late");
     assert_eq!(
-        run_stream(&api(&[], false), &event("").data).1.unwrap_err().kind(),
+        run_stream(&api(&[], false), &event("").data)
+            .1
+            .unwrap_err()
+            .kind(),
         ErrorKind::Malformed
     );
 }

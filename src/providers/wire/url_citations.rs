@@ -18,10 +18,15 @@ impl Citations {
     /// The number of the annotation's URL (a new one for a new URL), or
     /// `None` when the annotation is not a `url_citation` with a URL.
     pub fn number(&mut self, annotation: &Value) -> Option<usize> {
-        if annotation["type"].as_str().is_some_and(|t| t != "url_citation") {
+        if annotation["type"]
+            .as_str()
+            .is_some_and(|t| t != "url_citation")
+        {
             return None;
         }
-        let url = annotation["url"].as_str().filter(|u| !u.trim().is_empty())?;
+        let url = annotation["url"]
+            .as_str()
+            .filter(|u| !u.trim().is_empty())?;
         if let Some(index) = self.sources.iter().position(|s| s.url == url) {
             return Some(index + 1);
         }
