@@ -7,6 +7,8 @@ use chrono::Datelike;
 
 use super::{Cli, load_or_report};
 use crate::chat::router::{self, RouterConfig};
+use crate::config::WebBackend;
+use crate::providers::ProviderKind;
 
 /// Arguments of `duet route`.
 #[derive(Debug, clap::Args)]
@@ -35,8 +37,14 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
     // The router has no clock of its own; the frontend supplies the year.
     let router_config = RouterConfig::from_config(&config, chrono::Local::now().year());
     let decision = router::route(&args.text.join(" "), &[], &router_config);
+    let web = config.web_backend().map(WebBackend::as_str);
     if !args.json {
-        println!("{decision}");
+        match web.filter(|_| decision.provider == ProviderKind::Perplexity) {
+            Some(web) if web != ProviderKind::Perplexity.as_str() => {
+                println!("{decision}  (web provider: {web})");
+            }
+            _ => println!("{decision}"),
+        }
         return ExitCode::SUCCESS;
     }
     match serde_json::to_string(&decision) {

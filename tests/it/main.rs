@@ -36,3 +36,4 @@ mod providers_retry;
 mod providers_wire;
 mod render_split;
 mod routing_table;
+mod web_openai_search;
