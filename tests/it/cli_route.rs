@@ -89,7 +89,11 @@ fn without_keys_the_smart_decision_is_shown_with_a_note() {
 
 #[test]
 fn a_single_configured_provider_answers_everything() {
-    let output = duet_route("[Default]\nOPENAI_API_KEY=sk-test\n", &["latest news"]);
+    // On chat completions OpenAI has no web search (WEB_PROVIDER=auto finds none).
+    let output = duet_route(
+        "[Default]\nOPENAI_API_KEY=sk-test\nOPENAI_API=chat\n",
+        &["latest news"],
+    );
     assert!(output.status.success());
     assert_eq!(stdout(&output), "openai  reasons: only_provider(openai)\n");
 }
