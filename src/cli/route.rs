@@ -8,6 +8,7 @@ use chrono::Datelike;
 use super::args::{Cli, RouteArgs};
 use super::bootstrap::load_or_report;
 use crate::chat::router::{self, Reason, Route, RouterConfig};
+use crate::config::WebBackend;
 use crate::providers::ProviderKind;
 
 /// Shown when no provider key is configured.
@@ -29,7 +30,14 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
     let decision = router::route(&text, &[], &router_config);
     if !args.json {
         let would = router::route(&text, &[], &router_config.with_both_available());
-        println!("{}", line(&decision, &would));
+        let shown = line(&decision, &would);
+        let web = config.web_backend().map(WebBackend::as_str);
+        match web.filter(|_| decision.provider == ProviderKind::Perplexity) {
+            Some(web) if web != ProviderKind::Perplexity.as_str() => {
+                println!("{shown}  (web provider: {web})");
+            }
+            _ => println!("{shown}"),
+        }
         return ExitCode::SUCCESS;
     }
     match serde_json::to_string(&decision) {

@@ -48,12 +48,13 @@ pub use orchestrator::OrchestratorConfig;
 pub use parse::{parse_bool, parse_duration};
 pub use pool::{Http2Mode, PoolConfig};
 pub use providers::{
-    OpenAiConfig, PerplexityApi, PerplexityConfig, PromptConfig, TokenLimitField, is_local_url,
+    OpenAiApi, OpenAiConfig, PerplexityApi, PerplexityConfig, PromptConfig, TokenLimitField,
+    is_local_url,
 };
 pub use reader::{Resolved, ResolvedValues};
 pub use redact::redact_url_credentials;
 pub use report::render_effective;
-pub use routing::{RoutingConfig, RoutingMode};
+pub use routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice};
 pub use spec::{KeySpec, Kind, ReloadClass};
 pub use typed::{Config, DEFAULT_CONFIG_FILE, Mode, Purpose};
 

@@ -41,6 +41,26 @@ impl PerplexityApi {
     const NAMES: [&'static str; 2] = names(&Self::CHOICES);
 }
 
+/// `OPENAI_API`: which OpenAI endpoint shape to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiApi {
+    /// Responses on OpenAI's own API, chat completions everywhere else.
+    Auto,
+    /// `POST /responses`.
+    Responses,
+    /// `POST /chat/completions`, which every compatible server speaks.
+    Chat,
+}
+
+impl OpenAiApi {
+    const CHOICES: [(&'static str, Self); 3] = [
+        ("auto", Self::Auto),
+        ("responses", Self::Responses),
+        ("chat", Self::Chat),
+    ];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
 pub const OPENAI_API_KEY: KeySpec = KeySpec::new(
     S,
     "OPENAI_API_KEY",
@@ -91,6 +111,14 @@ pub const OPENAI_VERBOSITY: KeySpec = KeySpec::new(
 )
 .reload(PROVIDER);
 // --- end OPENAI_VERBOSITY ---
+pub const OPENAI_API: KeySpec = KeySpec::new(
+    S,
+    "OPENAI_API",
+    "auto",
+    Kind::Choice(&OpenAiApi::NAMES),
+    "responses (POST /responses), chat (POST /chat/completions) or auto: responses on api.openai.com, chat for every other server.",
+)
+.reload(PROVIDER);
 pub const PERPLEXITY_API_KEY: KeySpec = KeySpec::new(
     S,
     "PERPLEXITY_API_KEY",
@@ -190,6 +218,7 @@ pub const SECTION: SectionSpec = SectionSpec {
         OPENAI_TOKEN_LIMIT_FIELD,
         OPENAI_REASONING_EFFORT,
         OPENAI_VERBOSITY,
+        OPENAI_API,
         PERPLEXITY_API_KEY,
         PERPLEXITY_API_URL,
         PERPLEXITY_MODEL,
@@ -212,6 +241,7 @@ pub struct OpenAiConfig {
     pub reasoning_effort: Option<String>,
     /// `OPENAI_VERBOSITY`: `low`, `medium` or `high`; `None` leaves the model's default.
     pub verbosity: Option<String>,
+    pub api: OpenAiApi,
     pub pool: PoolConfig,
 }
 
@@ -224,6 +254,7 @@ impl OpenAiConfig {
             token_limit_field: r.choice(&OPENAI_TOKEN_LIMIT_FIELD, &TokenLimitField::CHOICES),
             reasoning_effort: r.opt_choice(&OPENAI_REASONING_EFFORT),
             verbosity: r.opt_choice(&OPENAI_VERBOSITY),
+            api: r.choice(&OPENAI_API, &OpenAiApi::CHOICES),
             pool: PoolConfig::read(r, &pool::OPENAI),
         }
     }
@@ -231,6 +262,21 @@ impl OpenAiConfig {
     /// Usable with a key, or without one when the server is local.
     pub fn is_usable(&self) -> bool {
         self.api_key.is_some() || is_local_url(&self.base_url)
+    }
+
+    /// Whether requests go to the Responses API (`OPENAI_API`, with `auto`
+    /// resolved against the base URL's host).
+    pub fn uses_responses(&self) -> bool {
+        match self.api {
+            OpenAiApi::Responses => true,
+            OpenAiApi::Chat => false,
+            OpenAiApi::Auto => self.is_openai_host(),
+        }
+    }
+
+    /// True when `OPENAI_API_URL` is OpenAI's own API.
+    pub fn is_openai_host(&self) -> bool {
+        self.base_url.host_str() == Some("api.openai.com")
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::reader::Reader;
 use super::spec::SectionSpec;
-use super::spec::{KeySpec, Kind, names};
+use super::spec::{KeySpec, Kind, ReloadClass, names};
 
 const S: &str = "Routing";
 
@@ -21,6 +21,42 @@ impl RoutingMode {
         ("perplexity", Self::Perplexity),
     ];
     const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
+/// `[Routing] WEB_PROVIDER`: who answers web questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebProviderChoice {
+    Auto,
+    Perplexity,
+    OpenAi,
+}
+
+impl WebProviderChoice {
+    const CHOICES: [(&'static str, Self); 3] = [
+        ("auto", Self::Auto),
+        ("perplexity", Self::Perplexity),
+        ("openai", Self::OpenAi),
+    ];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
+/// Who answers web questions, once `WEB_PROVIDER` is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebBackend {
+    /// Perplexity's API (Agent or legacy Sonar).
+    Perplexity,
+    /// OpenAI's Responses API with the built-in `web_search` tool.
+    OpenAiWebSearch,
+}
+
+impl WebBackend {
+    /// The name `/health` and `duet route` show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebBackend::Perplexity => "perplexity",
+            WebBackend::OpenAiWebSearch => "openai_web_search",
+        }
+    }
 }
 
 pub const MODE: KeySpec = KeySpec::new(
@@ -52,10 +88,25 @@ pub const REROUTE_CANNOT_BROWSE: KeySpec = KeySpec::new(
     "Re-ask Perplexity when OpenAI says it cannot browse or lacks current data.",
 );
 
+pub const WEB_PROVIDER: KeySpec = KeySpec::new(
+    S,
+    "WEB_PROVIDER",
+    "auto",
+    Kind::Choice(&WebProviderChoice::NAMES),
+    "Who answers web questions: perplexity, openai (Responses API with web_search) or auto: Perplexity when usable, else OpenAI when it speaks the Responses API on api.openai.com.",
+)
+.reload(ReloadClass::RebuildProviders);
+
 pub const SECTION: SectionSpec = SectionSpec {
     name: S,
     doc: "Which provider answers a message.",
-    keys: &[MODE, SEARCH_KEYWORDS, CHAT_KEYWORDS, REROUTE_CANNOT_BROWSE],
+    keys: &[
+        MODE,
+        SEARCH_KEYWORDS,
+        CHAT_KEYWORDS,
+        REROUTE_CANNOT_BROWSE,
+        WEB_PROVIDER,
+    ],
 };
 
 /// `[Routing]`
@@ -65,6 +116,7 @@ pub struct RoutingConfig {
     pub search_keywords: Vec<String>,
     pub chat_keywords: Vec<String>,
     pub reroute_cannot_browse: bool,
+    pub web_provider: WebProviderChoice,
 }
 
 impl RoutingConfig {
@@ -75,6 +127,7 @@ impl RoutingConfig {
             search_keywords: lowercase(r.list(&SEARCH_KEYWORDS)),
             chat_keywords: lowercase(r.list(&CHAT_KEYWORDS)),
             reroute_cannot_browse: r.boolean(&REROUTE_CANNOT_BROWSE),
+            web_provider: r.choice(&WEB_PROVIDER, &WebProviderChoice::CHOICES),
         }
     }
 }

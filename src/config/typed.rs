@@ -15,7 +15,7 @@ use super::memory::MemoryConfig;
 use super::orchestrator::OrchestratorConfig;
 use super::providers::{OpenAiConfig, PerplexityConfig, PromptConfig};
 use super::reader::{Reader, ResolvedValues};
-use super::routing::{RoutingConfig, RoutingMode};
+use super::routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice};
 use super::{file, openai_models, pool, source, warnings};
 
 /// The file read when no `--config` is given and it exists.
@@ -169,9 +169,31 @@ impl Config {
         ))
     }
 
+    /// Who answers web questions (`[Routing] WEB_PROVIDER` resolved), if anyone.
+    pub fn web_backend(&self) -> Option<WebBackend> {
+        let perplexity = self
+            .perplexity
+            .is_usable()
+            .then_some(WebBackend::Perplexity);
+        let openai = self
+            .openai
+            .is_usable()
+            .then_some(WebBackend::OpenAiWebSearch);
+        match self.routing.web_provider {
+            WebProviderChoice::Perplexity => perplexity,
+            WebProviderChoice::OpenAi => openai,
+            WebProviderChoice::Auto => {
+                perplexity
+                    .or(openai
+                        .filter(|_| self.openai.uses_responses() && self.openai.is_openai_host()))
+            }
+        }
+    }
+
     /// Which providers can be used, from keys and URLs; `None` when neither.
+    /// The web side counts when someone answers web questions.
     pub fn mode(&self) -> Option<Mode> {
-        match (self.openai.is_usable(), self.perplexity.is_usable()) {
+        match (self.openai.is_usable(), self.web_backend().is_some()) {
             (true, true) => Some(Mode::Hybrid),
             (true, false) => Some(Mode::OpenAiOnly),
             (false, true) => Some(Mode::PerplexityOnly),

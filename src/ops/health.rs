@@ -153,7 +153,7 @@ async fn health(State(state): State<HealthState>) -> Response {
         .map(|client| {
             let pool = serde_json::to_value(client.stats()).unwrap_or_default();
             (
-                client.kind().to_string(),
+                client.label().to_string(),
                 json!({ "model": client.model(), "pool": pool }),
             )
         })
@@ -169,6 +169,7 @@ async fn health(State(state): State<HealthState>) -> Response {
         "turns_in_flight": state.service.shutdown().in_flight(),
         "discord": discord,
         "providers": pools,
+        "web_provider": providers.web_label(),
     });
     let status = if healthy {
         StatusCode::OK

@@ -141,22 +141,25 @@ impl Providers {
                 });
             }
         };
+        // The client's kind, not the error's or answer's provider: the web
+        // slot may be OpenAI's web_search, whose answers and errors say openai.
+        let from = first.kind();
         match ask(first, request, progress).await {
             Ok(completion) => Ok(self
-                .check_browsing(plan, completion, request, progress)
+                .check_browsing(plan, from, completion, request, progress)
                 .await),
-            Err(error) if may_fall_back => self.fall_back(error, request, progress).await,
+            Err(error) if may_fall_back => self.fall_back(from, error, request, progress).await,
             Err(error) => Err(AnswerError::Failed(error)),
         }
     }
 
     async fn fall_back(
         &self,
+        from: ProviderKind,
         first: ProviderError,
         request: &CompletionRequest,
         progress: Option<&UnboundedSender<Progress>>,
     ) -> Result<Answered, AnswerError> {
-        let from = first.provider();
         let to = from.other();
         let Some(client) = self.get(to) else {
             return Err(AnswerError::Failed(first));
@@ -181,6 +184,7 @@ impl Providers {
     async fn check_browsing(
         &self,
         plan: AnswerPlan,
+        answered_by: ProviderKind,
         completion: Completion,
         request: &CompletionRequest,
         progress: Option<&UnboundedSender<Progress>>,
@@ -188,7 +192,7 @@ impl Providers {
         let (from, to) = (ProviderKind::OpenAi, ProviderKind::Perplexity);
         let web = self.get(to).filter(|_| {
             plan.reroute_cannot_browse
-                && completion.provider == from
+                && answered_by == from
                 && says_it_cannot_browse(&completion.text)
         });
         let Some(web) = web else {

@@ -3,6 +3,11 @@
 //! configuration and shared by cheap clones; the HTTP client and its
 //! connections close when the last clone is dropped. Failover between them
 //! is in `failover.rs`.
+//!
+//! The [`ProviderKind::Perplexity`] slot is the web side: Perplexity, or,
+//! with `[Routing] WEB_PROVIDER` resolving to OpenAI, OpenAI's Responses API
+//! with the `web_search` tool over the OpenAI pool (one pool per provider,
+//! so a 429 pauses OpenAI's chat and web requests alike).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,14 +17,16 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::error::{ProviderError, ProviderSetupError};
 use super::transport::{Call, PoolStats, PooledClient, load_roots};
 use super::types::{Completion, CompletionRequest, ProviderKind};
-use super::wire::{WireFormat, openai_format, perplexity_format, read_events};
-use crate::config::Config;
+use super::wire::{WireFormat, openai_format, openai_web_format, perplexity_format, read_events};
+use crate::config::{Config, WebBackend};
 
 #[derive(Debug)]
 struct Inner {
     kind: ProviderKind,
+    /// What `/health` and `duet route` call it.
+    label: &'static str,
     wire: Box<dyn WireFormat>,
-    pool: PooledClient,
+    pool: Arc<PooledClient>,
     warm_up: bool,
     /// Set once the server refused `stream: true` for this model; from then
     /// on every answer is asked for whole (for the life of this client).
@@ -35,6 +42,11 @@ pub struct ProviderClient {
 impl ProviderClient {
     pub fn kind(&self) -> ProviderKind {
         self.inner.kind
+    }
+
+    /// `openai`, `perplexity` or `openai_web_search`.
+    pub fn label(&self) -> &'static str {
+        self.inner.label
     }
 
     /// The configured model (or preset) name.
@@ -179,31 +191,43 @@ impl Providers {
         let roots = load_roots(config.tls_ca_file.as_deref())?;
         let output_tokens = config.prompt.output_tokens;
         let mut clients = Vec::new();
+        let web = config.web_backend();
         if config.openai.is_usable() {
             let openai = &config.openai;
-            let pool = PooledClient::new(
+            let pool = Arc::new(PooledClient::new(
                 ProviderKind::OpenAi,
                 &openai.pool,
                 openai.api_key.as_ref(),
                 &roots,
-            )?;
+            )?);
             clients.push(client(
-                ProviderKind::OpenAi,
+                (ProviderKind::OpenAi, "openai"),
                 openai_format(openai, output_tokens),
-                pool,
+                pool.clone(),
                 openai.pool.warmup,
             ));
+            if web == Some(WebBackend::OpenAiWebSearch) {
+                clients.push(client(
+                    (
+                        ProviderKind::Perplexity,
+                        WebBackend::OpenAiWebSearch.as_str(),
+                    ),
+                    openai_web_format(openai, output_tokens),
+                    pool,
+                    false,
+                ));
+            }
         }
-        if config.perplexity.is_usable() {
+        if web == Some(WebBackend::Perplexity) {
             let perplexity = &config.perplexity;
-            let pool = PooledClient::new(
+            let pool = Arc::new(PooledClient::new(
                 ProviderKind::Perplexity,
                 &perplexity.pool,
                 perplexity.api_key.as_ref(),
                 &roots,
-            )?;
+            )?);
             clients.push(client(
-                ProviderKind::Perplexity,
+                (ProviderKind::Perplexity, "perplexity"),
                 perplexity_format(perplexity, output_tokens),
                 pool,
                 perplexity.pool.warmup,
@@ -227,21 +251,40 @@ impl Providers {
         self.clients.iter().map(ProviderClient::kind).collect()
     }
 
-    /// Every provider's pool snapshot, for the health endpoint.
+    /// Every pool's snapshot, for the health endpoint (a pool shared by
+    /// two clients is listed once).
     pub fn stats(&self) -> Vec<PoolStats> {
-        self.clients.iter().map(ProviderClient::stats).collect()
+        let mut seen: Vec<&Arc<PooledClient>> = Vec::new();
+        let mut stats = Vec::new();
+        for client in &self.clients {
+            if !seen
+                .iter()
+                .any(|pool| Arc::ptr_eq(pool, &client.inner.pool))
+            {
+                seen.push(&client.inner.pool);
+                stats.push(client.stats());
+            }
+        }
+        stats
+    }
+
+    /// Who answers web questions: `perplexity`, `openai_web_search`, or `None`.
+    pub fn web_label(&self) -> Option<&'static str> {
+        self.get(ProviderKind::Perplexity)
+            .map(ProviderClient::label)
     }
 }
 
 fn client(
-    kind: ProviderKind,
+    (kind, label): (ProviderKind, &'static str),
     wire: Box<dyn WireFormat>,
-    pool: PooledClient,
+    pool: Arc<PooledClient>,
     warm_up: bool,
 ) -> ProviderClient {
     ProviderClient {
         inner: Arc::new(Inner {
             kind,
+            label,
             wire,
             pool,
             warm_up,
@@ -289,6 +332,27 @@ mod tests {
         assert_eq!(model(&agent), "perplexity/sonar");
         // Legacy Sonar takes the model name without the Agent API's vendor prefix.
         assert_eq!(model(&sonar), "sonar");
+    }
+
+    #[test]
+    fn the_web_slot_is_perplexity_or_openai_web_search_as_web_provider_says() {
+        let openai_only = providers(&[("OPENAI_API_KEY", "sk-a")]);
+        assert_eq!(openai_only.web_label(), Some("openai_web_search"));
+        assert_eq!(openai_only.stats().len(), 1, "one shared OpenAI pool");
+        let local = providers(&[("OPENAI_API_URL", "http://localhost:11434/v1")]);
+        assert_eq!(local.web_label(), None);
+        let both = providers(&[("OPENAI_API_KEY", "sk-a"), ("PERPLEXITY_API_KEY", "pplx-b")]);
+        assert_eq!(both.web_label(), Some("perplexity"));
+        let forced = providers(&[
+            ("OPENAI_API_KEY", "sk-a"),
+            ("PERPLEXITY_API_KEY", "pplx-b"),
+            ("WEB_PROVIDER", "openai"),
+        ]);
+        assert_eq!(forced.web_label(), Some("openai_web_search"));
+        let chat_api = providers(&[("OPENAI_API_KEY", "sk-a"), ("OPENAI_API", "chat")]);
+        assert_eq!(chat_api.web_label(), None);
+        let none = providers(&[("OPENAI_API_KEY", "sk-a"), ("WEB_PROVIDER", "perplexity")]);
+        assert_eq!(none.web_label(), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! duet's test doubles, shared by the integration tests and the load
-//! harness: a mock LLM server ([`mock_llm`]), a fake Discord
+//! harness: a mock LLM server ([`mock_llm`], its Responses API in [`mock_responses`]), a fake Discord
 //! ([`fake_discord`]), provider clients pointed at the mock ([`clients`]),
 //! and the real `duet run` as a child process pointed at both
 //! ([`duet_process`]).
@@ -11,3 +11,4 @@ pub mod clients;
 pub mod duet_process;
 pub mod fake_discord;
 pub mod mock_llm;
+pub mod mock_responses;

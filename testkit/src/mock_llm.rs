@@ -1,8 +1,8 @@
 //! A mock OpenAI / Perplexity server on 127.0.0.1 with fault injection.
 //!
-//! Routes: OpenAI `POST /v1/chat/completions`, `GET /v1/models`; Perplexity
-//! Agent API `POST /v1/agent` and `/v1/responses`; legacy Sonar
-//! `POST /chat/completions`. JSON and SSE answers are derived from the
+//! Routes: OpenAI `POST /v1/chat/completions`, `POST /v1/responses` (the
+//! Responses API, see `mock_responses.rs`), `GET /v1/models`; Perplexity
+//! Agent API `POST /v1/agent`; legacy Sonar `POST /chat/completions`. JSON and SSE answers are derived from the
 //! request (`You said: <last user message>`; Perplexity answers cite `[1]`
 //! and `[7]` with matching search results). Served over HTTP/1.1 and h2c on
 //! plain TCP ([`MockLlm::start`]), or TLS with ALPN h2/http1.1 and an rcgen
@@ -45,10 +45,14 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::mock_responses;
+
 /// The mock's routes, for faults and assertions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     OpenAiChat,
+    /// OpenAI's Responses API.
+    Responses,
     Agent,
     Sonar,
     Models,
@@ -462,7 +466,7 @@ fn router(state: Arc<MockState>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/agent", post(agent))
-        .route("/v1/responses", post(agent))
+        .route("/v1/responses", post(responses))
         .route("/chat/completions", post(sonar))
         .route("/v1/models", get(models))
         .with_state(state)
@@ -476,6 +480,16 @@ async fn openai_chat(
     body: Bytes,
 ) -> Response {
     handle(mock, Route::OpenAiChat, reset, version, headers, body).await
+}
+
+async fn responses(
+    State(mock): Mock,
+    Extension(reset): Extension<ConnReset>,
+    version: Version,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(mock, Route::Responses, reset, version, headers, body).await
 }
 
 async fn agent(
@@ -770,12 +784,24 @@ fn answer(
     pace: Pace,
     in_flight: InFlight,
 ) -> Response {
+    if route == Route::Responses
+        && let Some((param, message)) = mock_responses::rejection(request)
+    {
+        let body = json!({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": null}});
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+    }
     if route != Route::Models && is_stream(request) {
         return sse_response(stream_events(route, request, counter), pace, in_flight);
     }
     let body = match route {
         Route::OpenAiChat => openai_json(request, counter),
         Route::Agent => agent_json(request, counter),
+        Route::Responses => mock_responses::responses_json(request, counter),
         Route::Sonar => sonar_json(request, counter),
         Route::Models => {
             json!({"object": "list", "data": [{"id": "mock-model", "object": "model"}]})
@@ -829,7 +855,8 @@ fn chunked_body(chunks: Vec<Bytes>, pace: Pace, in_flight: InFlight) -> Body {
 
 // ---------------------------------------------------------------- answers
 
-/// The last user message of an OpenAI `messages` or Agent `input` array.
+/// The last user message of an OpenAI `messages` or Agent/Responses `input`
+/// array (string content, or the text of its parts).
 pub fn last_user_message(request: &Value) -> String {
     let items = request["messages"]
         .as_array()
@@ -842,9 +869,11 @@ pub fn last_user_message(request: &Value) -> String {
         .flatten()
         .rev()
         .find(|m| m["role"] == "user")
-        .and_then(|m| m["content"].as_str())
+        .map(|m| match &m["content"] {
+            Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
+            content => content.as_str().unwrap_or_default().to_string(),
+        })
         .unwrap_or_default()
-        .to_string()
 }
 
 /// What the mock answers to `question`: OpenAI echoes it.
@@ -927,6 +956,7 @@ pub fn search_query(question: &str) -> String {
 fn stream_events(route: Route, request: &Value, counter: u64) -> Vec<Bytes> {
     let question = last_user_message(request);
     match route {
+        Route::Responses => mock_responses::responses_events(request, counter),
         Route::Agent => {
             let response = agent_response(request, counter);
             let mut events = vec![

@@ -90,7 +90,7 @@ fn without_keys_the_smart_decision_is_shown_with_a_note() {
 #[test]
 fn a_single_configured_provider_answers_everything() {
     let output = duet_route(
-        "[Default]\nOPENAI_API_KEY=sk-test\n",
+        "[Default]\nOPENAI_API_KEY=sk-test\nOPENAI_API=chat\n",
         &["explain borrow checking"],
     );
     assert!(output.status.success());
@@ -102,7 +102,11 @@ fn a_single_configured_provider_answers_everything() {
 
 #[test]
 fn a_single_provider_shows_where_a_web_question_would_go_and_why() {
-    let output = duet_route("[Default]\nOPENAI_API_KEY=sk-test\n", &["what's on today?"]);
+    // On chat completions OpenAI has no web search (WEB_PROVIDER=auto finds none).
+    let output = duet_route(
+        "[Default]\nOPENAI_API_KEY=sk-test\nOPENAI_API=chat\n",
+        &["what's on today?"],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),

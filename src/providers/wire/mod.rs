@@ -4,6 +4,8 @@
 //! [`WireFormat`] (with its [`StreamDecoder`]):
 //!
 //! - `openai_chat.rs`: OpenAI chat completions (and compatible servers);
+//! - `openai_responses.rs` (+ `openai_responses_stream.rs`, `url_citations.rs`):
+//!   OpenAI's Responses API, also with the built-in `web_search` tool;
 //! - `agent.rs` (+ `agent_response.rs`, `agent_stream.rs`): Perplexity's Agent API;
 //! - `sonar.rs`: Perplexity's legacy Sonar chat completions.
 //!
@@ -20,9 +22,12 @@ mod decode;
 mod event_stream;
 mod format;
 mod openai_chat;
+mod openai_responses;
+mod openai_responses_stream;
 mod sonar;
 mod source_numbering;
 mod sse;
+mod url_citations;
 
 pub use agent::{Target, resolve_target};
 pub use event_stream::read_events;
@@ -30,9 +35,28 @@ pub use format::WireFormat;
 
 use crate::config::{OpenAiConfig, PerplexityApi, PerplexityConfig};
 
-/// The wire format OpenAI's settings ask for.
+/// The wire format OpenAI's settings ask for (`OPENAI_API`, `auto` resolved
+/// by the base URL's host).
 pub fn openai_format(config: &OpenAiConfig, output_tokens: usize) -> Box<dyn WireFormat> {
-    Box::new(openai_chat::OpenAiChat::new(config, output_tokens))
+    if config.uses_responses() {
+        Box::new(openai_responses::OpenAiResponses::new(
+            config,
+            output_tokens,
+            false,
+        ))
+    } else {
+        Box::new(openai_chat::OpenAiChat::new(config, output_tokens))
+    }
+}
+
+/// OpenAI's Responses API with the built-in `web_search` tool: web answers
+/// with numbered sources, for when Perplexity is not used.
+pub fn openai_web_format(config: &OpenAiConfig, output_tokens: usize) -> Box<dyn WireFormat> {
+    Box::new(openai_responses::OpenAiResponses::new(
+        config,
+        output_tokens,
+        true,
+    ))
 }
 
 /// The wire format `PERPLEXITY_API` names.
