@@ -23,6 +23,7 @@ mod event_stream;
 mod format;
 mod openai_chat;
 mod openai_responses;
+mod openai_responses_body;
 mod openai_responses_stream;
 mod sonar;
 mod source_numbering;

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::decode::decode;
 use super::format::{Flow, StreamDecoder};
-use super::openai_responses::{PROVIDER, ResponseBody, run_failed};
+use super::openai_responses_body::{PROVIDER, ResponseBody, run_failed};
 use super::sse::SseEvent;
 use super::url_citations::Citations;
 use crate::providers::error::{ProviderError, Redactor};
