@@ -39,6 +39,12 @@ pub struct Args {
     /// delivers each as a mention and the reply's arrival ends it.
     #[arg(long)]
     pub discord: bool,
+    /// Messages in each of the overhead section's two runs (spread and all
+    /// at once), instead of 2,000 (12 with --quick), from 10 users (fewer
+    /// if fewer messages) at concurrency 5: a small count whose per-message
+    /// cost can be taken apart under valgrind (see BENCHMARKS.md).
+    #[arg(long, value_name = "N")]
+    pub messages: Option<std::num::NonZeroUsize>,
     /// Drive this OpenAI-compatible base URL (e.g. https://host/v1) instead
     /// of the mock; OPENAI_API_KEY, GPT_MODEL and TLS_CA_FILE come from the
     /// environment. Mock-only figures are skipped.

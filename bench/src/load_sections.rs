@@ -37,7 +37,10 @@ pub async fn overhead(args: &Args, host: Option<&MockHost>) -> anyhow::Result<Va
         ],
     );
     let pipeline = Pipeline::start(args, host, &env).await?;
-    let (messages, users, concurrency) = if args.quick {
+    let (messages, users, concurrency) = if let Some(messages) = args.messages.map(|n| n.get()) {
+        let users = messages.clamp(1, 10);
+        (messages, users, users.div_ceil(2))
+    } else if args.quick {
         (12, 6, 4)
     } else {
         (2_000, 200, 100)

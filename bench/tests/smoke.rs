@@ -203,6 +203,17 @@ fn with_discord_every_message_goes_through_the_real_frontend_and_is_answered() {
 }
 
 #[test]
+fn messages_sets_the_overhead_sections_count_for_instruction_counting() {
+    let (report, _) = run_quick(&["--messages", "8", "--only", "overhead"]);
+    let overhead = &report["overhead"];
+    assert_eq!(overhead["messages"], 8, "{overhead:#}");
+    assert_eq!(overhead["completed"], 8, "{overhead:#}");
+    assert_eq!(overhead["synchronized"]["completed"], 8, "{overhead:#}");
+    assert_eq!(overhead["failures"], 0, "{overhead:#}");
+    assert!(report["throughput"].is_null() && report["storm"].is_null());
+}
+
+#[test]
 fn the_help_names_no_issue() {
     let output = Command::new(env!("CARGO_BIN_EXE_duet-bench"))
         .arg("--help")
