@@ -1,12 +1,13 @@
 //! `duet route "text"`: which provider would answer a message, and why.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::Datelike;
 
 use super::{Cli, load_or_report};
-use crate::chat::router::{self, RouterConfig};
+use crate::chat::router::{self, RouterConfig, eval};
 
 /// Arguments of `duet route`.
 #[derive(Debug, clap::Args)]
@@ -14,8 +15,12 @@ pub struct RouteArgs {
     /// Print a JSON object {provider, reasons, question} instead of one line.
     #[arg(long)]
     pub json: bool,
+    /// Score a labelled set (`web|chat<TAB>message` lines): accuracy, the
+    /// confusion matrix and every miss.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub eval: Option<std::path::PathBuf>,
     /// The message to route; several words are joined with spaces.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "eval", num_args = 1..)]
     pub text: Vec<String>,
 }
 
@@ -34,6 +39,9 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
     }
     // The router has no clock of its own; the frontend supplies the year.
     let router_config = RouterConfig::from_config(&config, chrono::Local::now().year());
+    if let Some(path) = &args.eval {
+        return evaluate(path, &router_config);
+    }
     let decision = router::route(&args.text.join(" "), &[], &router_config);
     if !args.json {
         println!("{decision}");
@@ -47,6 +55,31 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
         Err(error) => {
             eprintln!("duet: cannot encode the decision as JSON: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--eval FILE`: exit 0 with the report, 2 when the file cannot be read or
+/// has bad lines.
+fn evaluate(path: &std::path::Path, config: &RouterConfig) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("duet: cannot read {}: {error}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match eval::parse(&text) {
+        Ok(set) => {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = write!(std::io::stdout().lock(), "{}", eval::score(&set, config));
+            ExitCode::SUCCESS
+        }
+        Err(bad) => {
+            for line in bad {
+                eprintln!("duet: {}: {line}", path.display());
+            }
+            ExitCode::from(2)
         }
     }
 }

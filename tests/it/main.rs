@@ -34,4 +34,5 @@ mod providers_pool;
 mod providers_retry;
 mod providers_wire;
 mod render_split;
+mod routing_eval;
 mod routing_table;

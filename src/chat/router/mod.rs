@@ -45,6 +45,7 @@
 //! 9. Otherwise → OpenAI (`default_conversation`).
 
 mod entity;
+pub mod eval;
 mod follow_up;
 mod links;
 mod markup;
@@ -159,9 +160,46 @@ fn clean_keywords<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> Vec<Stri
         .collect()
 }
 
+/// How sure the router is: web and chat are decided, `undecided` means no
+/// strong signal either way (the chat model may then ask for the web).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Web,
+    Chat,
+    Undecided,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Web => "web",
+            Outcome::Chat => "chat",
+            Outcome::Undecided => "undecided",
+        }
+    }
+
+    fn decided(provider: ProviderKind) -> Self {
+        match provider {
+            ProviderKind::Perplexity => Outcome::Web,
+            ProviderKind::OpenAi => Outcome::Chat,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The decision for one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Route {
+    /// Web, chat, or undecided.
+    pub outcome: Outcome,
+    /// Who answers; when undecided, the heuristic's fallback guess (the
+    /// provider that answers when the chat model cannot be offered the tool).
     pub provider: ProviderKind,
     /// Why, most decisive first; never empty.
     pub reasons: Vec<Reason>,
@@ -199,6 +237,11 @@ pub enum Reason {
     },
     /// Creative writing, coding help or small talk.
     ChatIntent(String),
+    /// The message is about the writer (feelings, day, plans), so a time
+    /// word in it does not call for the web.
+    Personal(String),
+    /// A question with no signal either way.
+    OpenQuestion,
     /// A `[Routing] CHAT_KEYWORDS` word.
     ChatKeyword(String),
     /// Nothing called for the web: conversation.
@@ -224,6 +267,8 @@ impl Reason {
             Reason::FollowUp { .. } => "follow_up",
             Reason::ChatIntent(_) => "chat_intent",
             Reason::ChatKeyword(_) => "chat_keyword",
+            Reason::Personal(_) => "personal",
+            Reason::OpenQuestion => "open_question",
             Reason::DefaultConversation => "default_conversation",
         }
     }
@@ -242,20 +287,25 @@ impl fmt::Display for Reason {
             | Reason::Ticker(s)
             | Reason::Entity(s)
             | Reason::ChatIntent(s)
-            | Reason::ChatKeyword(s) => write!(f, "{rule}({s:?})"),
+            | Reason::ChatKeyword(s)
+            | Reason::Personal(s) => write!(f, "{rule}({s:?})"),
             Reason::Forced(p)
             | Reason::OnlyProvider(p)
             | Reason::Unavailable(p)
             | Reason::FollowUp { provider: p } => write!(f, "{rule}({p})"),
-            Reason::DefaultConversation => f.write_str(rule),
+            Reason::DefaultConversation | Reason::OpenQuestion => f.write_str(rule),
         }
     }
 }
 
 impl fmt::Display for Route {
-    /// `perplexity  reasons: time_sensitive("today"), live_topic("weather")`
+    /// `perplexity  reasons: time_sensitive("today"), live_topic("weather")`,
+    /// or `undecided (fallback openai)  reasons: open_question`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}  reasons: ", self.provider)?;
+        match self.outcome {
+            Outcome::Undecided => write!(f, "undecided (fallback {})  reasons: ", self.provider)?,
+            _ => write!(f, "{}  reasons: ", self.provider)?,
+        }
         for (i, reason) in self.reasons.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
@@ -270,14 +320,19 @@ impl fmt::Display for Route {
 pub fn route(text: &str, history: &[Turn], config: &RouterConfig) -> Route {
     let (explicit, question) = markup::split_explicit(text);
     let requested = explicit.map(|e| e.provider);
-    let (provider, reasons) = match policy(requested, config) {
-        Some(decision) => decision,
+    let (outcome, provider, reasons) = match policy(requested, config) {
+        Some((provider, reasons)) => (Outcome::decided(provider), provider, reasons),
         None => match explicit {
-            Some(e) => (e.provider, vec![Reason::Explicit(e.prefix.to_string())]),
+            Some(e) => (
+                Outcome::decided(e.provider),
+                e.provider,
+                vec![Reason::Explicit(e.prefix.to_string())],
+            ),
             None => smart(question, history, config),
         },
     };
     Route {
+        outcome,
         provider,
         reasons,
         question: question.to_string(),
@@ -294,6 +349,7 @@ pub fn forced(provider: ProviderKind, text: &str, config: &RouterConfig) -> Rout
     let (provider, reasons) = policy(Some(provider), config)
         .unwrap_or_else(|| (provider, vec![Reason::Explicit(command.to_string())]));
     Route {
+        outcome: Outcome::decided(provider),
         provider,
         reasons,
         question: text.trim().to_string(),
@@ -329,30 +385,42 @@ fn policy(requested: Option<ProviderKind>, config: &RouterConfig) -> Option<Deci
 }
 
 /// The content rules, for when both providers are usable and nothing is forced.
-fn smart(question: &str, history: &[Turn], config: &RouterConfig) -> Decision {
+fn smart(question: &str, history: &[Turn], config: &RouterConfig) -> (Outcome, ProviderKind, Vec<Reason>) {
+    use ProviderKind::{OpenAi, Perplexity};
+    let decided = |(provider, reasons): Decision| (Outcome::decided(provider), provider, reasons);
     let stripped = markup::strip_markup(question);
     let text = stripped.trim();
     if text.is_empty() {
-        return (ProviderKind::OpenAi, vec![Reason::DefaultConversation]);
+        return decided((OpenAi, vec![Reason::DefaultConversation]));
     }
     let lower = text.to_lowercase();
     let signals = Signals::scan(text, &lower, config);
     if signals.has_strong() {
-        return (ProviderKind::Perplexity, signals.into_reasons());
+        return decided((Perplexity, signals.into_reasons()));
     }
     if let Some(chat) = web::chat_intent(&lower, &config.chat_keywords) {
-        return (ProviderKind::OpenAi, vec![chat]);
+        return decided((OpenAi, vec![chat]));
+    }
+    if signals.time_only()
+        && let Some(word) = web::personal(&lower)
+    {
+        let mut reasons = vec![Reason::Personal(word.to_string())];
+        reasons.extend(signals.into_reasons());
+        return (Outcome::Undecided, OpenAi, reasons);
     }
     if !signals.is_empty() {
-        return (ProviderKind::Perplexity, signals.into_reasons());
+        return decided((Perplexity, signals.into_reasons()));
     }
     if follow_up::is_follow_up(&lower)
         && let Some(provider) = follow_up::anchor(history, config.lookback_messages)
     {
-        return (provider, vec![Reason::FollowUp { provider }]);
+        return decided((provider, vec![Reason::FollowUp { provider }]));
     }
     if let Some(name) = entity::named_entity(text, &lower, config.entity_min_words) {
-        return (ProviderKind::Perplexity, vec![Reason::Entity(name)]);
+        return (Outcome::Undecided, Perplexity, vec![Reason::Entity(name)]);
     }
-    (ProviderKind::OpenAi, vec![Reason::DefaultConversation])
+    if entity::is_question(&lower) {
+        return (Outcome::Undecided, OpenAi, vec![Reason::OpenQuestion]);
+    }
+    decided((OpenAi, vec![Reason::DefaultConversation]))
 }
