@@ -53,7 +53,7 @@ pub use providers::{
 pub use reader::{Resolved, ResolvedValues};
 pub use redact::redact_url_credentials;
 pub use report::render_effective;
-pub use routing::{RoutingConfig, RoutingMode};
+pub use routing::{RoutingConfig, RoutingMode, WebTool};
 pub use spec::{KeySpec, Kind, ReloadClass};
 
 use reader::Reader;

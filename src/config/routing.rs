@@ -23,6 +23,25 @@ impl RoutingMode {
     const NAMES: [&'static str; 3] = names(&Self::CHOICES);
 }
 
+/// `[Routing] WEB_TOOL`: whether undecided messages offer the chat model
+/// the `search_web` tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebTool {
+    /// Offer it until the chat server refuses tools, then remember that.
+    #[default]
+    Auto,
+    /// Offer it on every undecided message, even after a refusal.
+    On,
+    /// Never offer it: undecided messages take the heuristic's guess.
+    Off,
+}
+
+impl WebTool {
+    const CHOICES: [(&'static str, Self); 3] =
+        [("auto", Self::Auto), ("on", Self::On), ("off", Self::Off)];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
 pub const MODE: KeySpec = KeySpec::new(
     S,
     "MODE",
@@ -52,10 +71,24 @@ pub const REROUTE_CANNOT_BROWSE: KeySpec = KeySpec::new(
     "Re-ask Perplexity when OpenAI says it cannot browse or lacks current data.",
 );
 
+pub const WEB_TOOL: KeySpec = KeySpec::new(
+    S,
+    "WEB_TOOL",
+    "auto",
+    Kind::Choice(&WebTool::NAMES),
+    "Undecided messages go to the chat model with a search_web tool; if it calls it, Perplexity answers. auto: until the server refuses tools (a 400 naming tools), remembered for the process; on: always offer; off: never (the heuristic's guess answers).",
+);
+
 pub const SECTION: SectionSpec = SectionSpec {
     name: S,
     doc: "Which provider answers a message.",
-    keys: &[MODE, SEARCH_KEYWORDS, CHAT_KEYWORDS, REROUTE_CANNOT_BROWSE],
+    keys: &[
+        MODE,
+        SEARCH_KEYWORDS,
+        CHAT_KEYWORDS,
+        REROUTE_CANNOT_BROWSE,
+        WEB_TOOL,
+    ],
 };
 
 /// `[Routing]`
@@ -65,6 +98,7 @@ pub struct RoutingConfig {
     pub search_keywords: Vec<String>,
     pub chat_keywords: Vec<String>,
     pub reroute_cannot_browse: bool,
+    pub web_tool: WebTool,
 }
 
 impl RoutingConfig {
@@ -75,6 +109,7 @@ impl RoutingConfig {
             search_keywords: lowercase(r.list(&SEARCH_KEYWORDS)),
             chat_keywords: lowercase(r.list(&CHAT_KEYWORDS)),
             reroute_cannot_browse: r.boolean(&REROUTE_CANNOT_BROWSE),
+            web_tool: r.choice(&WEB_TOOL, &WebTool::CHOICES),
         }
     }
 }

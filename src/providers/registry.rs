@@ -5,6 +5,7 @@
 //! is in `failover.rs`.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -110,6 +111,8 @@ impl ProviderClient {
 #[derive(Debug, Clone, Default)]
 pub struct Providers {
     clients: Vec<ProviderClient>,
+    /// The chat server refused the `search_web` tool (see `web_tool`).
+    pub(super) tools_refused: Arc<AtomicBool>,
 }
 
 impl Providers {
@@ -149,7 +152,10 @@ impl Providers {
                 perplexity.pool.warmup,
             ));
         }
-        Ok(Providers { clients })
+        Ok(Providers {
+            clients,
+            tools_refused: Arc::default(),
+        })
     }
 
     /// One warm-up request per provider whose `<PREFIX>_WARMUP` is on, all at

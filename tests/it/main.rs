@@ -36,3 +36,4 @@ mod providers_wire;
 mod render_split;
 mod routing_eval;
 mod routing_table;
+mod routing_web_tool;

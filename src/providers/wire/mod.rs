@@ -20,6 +20,7 @@ mod decode;
 mod event_stream;
 mod format;
 mod openai_chat;
+mod openai_tool;
 mod sonar;
 mod source_numbering;
 mod sse;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::decode::{decode, malformed};
+use super::openai_tool::{self, StreamedCalls, ToolCall};
 use super::format::{Flow, StreamDecoder, WireFormat, chat_completion_data, endpoint};
 use super::sse::SseEvent;
 use crate::config::{OpenAiConfig, TokenLimitField};
@@ -76,6 +77,9 @@ impl WireFormat for OpenAiChat {
         if let Some(user) = &request.user_hash {
             body.insert("safety_identifier".into(), json!(user));
         }
+        if request.web_tool {
+            body.insert("tools".into(), openai_tool::tools());
+        }
         if stream {
             body.insert("stream".into(), json!(true));
             body.insert("stream_options".into(), json!({"include_usage": true}));
@@ -98,8 +102,9 @@ impl WireFormat for OpenAiChat {
             ));
         };
         let message = choice.message.unwrap_or_default();
+        let tool_query = openai_tool::query_of(&message.tool_calls);
         let text = message.content.or(message.refusal).unwrap_or_default();
-        if text.is_empty() {
+        if text.is_empty() && tool_query.is_none() {
             return Err(empty_answer(choice.finish_reason.as_deref()));
         }
         Ok(Completion {
@@ -108,6 +113,7 @@ impl WireFormat for OpenAiChat {
             model: response.model.unwrap_or_else(|| self.model.clone()),
             usage: response.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query,
         })
     }
 
@@ -118,6 +124,7 @@ impl WireFormat for OpenAiChat {
             model: self.model.clone(),
             usage: None,
             finish_reason: None,
+            tool_calls: StreamedCalls::default(),
         })
     }
 }
@@ -176,6 +183,8 @@ struct Message {
     content: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCall>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -221,6 +230,8 @@ struct Delta {
     content: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCall>>,
 }
 
 /// The state of one OpenAI stream.
@@ -231,6 +242,7 @@ pub struct OpenAiChatStream {
     model: String,
     usage: Option<Usage>,
     finish_reason: Option<String>,
+    tool_calls: StreamedCalls,
 }
 
 impl StreamDecoder for OpenAiChatStream {
@@ -261,7 +273,11 @@ impl StreamDecoder for OpenAiChatStream {
             if let Some(reason) = choice.finish_reason {
                 self.finish_reason = Some(reason);
             }
-            let delta = choice.delta.and_then(|d| d.content.or(d.refusal));
+            let Some(delta) = choice.delta else { continue };
+            if let Some(calls) = delta.tool_calls {
+                self.tool_calls.add(calls);
+            }
+            let delta = delta.content.or(delta.refusal);
             if let Some(fragment) = delta.filter(|f| !f.is_empty()) {
                 self.text.push_str(&fragment);
                 // The receiver may have gone (the user left); the answer is still completed.
@@ -286,7 +302,8 @@ impl StreamDecoder for OpenAiChatStream {
                 ),
             });
         }
-        if self.text.is_empty() {
+        let tool_query = self.tool_calls.query();
+        if self.text.is_empty() && tool_query.is_none() {
             return Err(empty_answer(self.finish_reason.as_deref()));
         }
         Ok(Completion {
@@ -295,6 +312,7 @@ impl StreamDecoder for OpenAiChatStream {
             model: self.model,
             usage: self.usage,
             provider: PROVIDER,
+            tool_query,
         })
     }
 }
@@ -321,6 +339,7 @@ mod tests {
                 ChatMessage::new(Role::User, "hi"),
             ],
             user_hash: None,
+            web_tool: false,
         }
     }
 
