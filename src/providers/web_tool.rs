@@ -137,8 +137,14 @@ mod tests {
             status,
             message: message.into(),
         };
-        assert!(refuses_tools(&bad(400, "Unrecognized request argument supplied: tools")));
-        assert!(refuses_tools(&bad(400, "this model does not support Tool use")));
+        assert!(refuses_tools(&bad(
+            400,
+            "Unrecognized request argument supplied: tools"
+        )));
+        assert!(refuses_tools(&bad(
+            400,
+            "this model does not support Tool use"
+        )));
         assert!(!refuses_tools(&bad(400, "max_tokens is too large")));
         assert!(!refuses_tools(&bad(422, "tools")));
     }
@@ -157,6 +163,9 @@ mod tests {
         };
         let web = with_query(&request, "is the steam deck 2 out");
         let contents: Vec<_> = web.messages.iter().map(|m| m.content.as_str()).collect();
-        assert_eq!(contents, ["be brief", "earlier", "answer", "is the steam deck 2 out"]);
+        assert_eq!(
+            contents,
+            ["be brief", "earlier", "answer", "is the steam deck 2 out"]
+        );
     }
 }

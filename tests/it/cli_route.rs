@@ -162,7 +162,8 @@ fn eval_prints_accuracy_the_confusion_matrix_and_every_miss() {
 #[test]
 fn eval_rejects_a_set_with_bad_lines_and_names_each() {
     let mut set = NamedTempFile::new().expect("temp file");
-    set.write_all(b"web weather\nchat\thi\nmaybe\tx\n").expect("write set");
+    set.write_all(b"web weather\nchat\thi\nmaybe\tx\n")
+        .expect("write set");
     let path = set.path().to_str().expect("utf-8 path");
     let output = duet_route(BOTH_KEYS, &["--eval", path]);
     assert_eq!(output.status.code(), Some(2));

@@ -16,7 +16,10 @@ fn read(relative: &str) -> String {
 fn recorded_heldout_accuracy() -> f64 {
     const MARK: &str = "Held-out accuracy of the heuristic alone: **";
     let readme = read("README.md");
-    let at = readme.find(MARK).expect("the README records the held-out accuracy") + MARK.len();
+    let at = readme
+        .find(MARK)
+        .expect("the README records the held-out accuracy")
+        + MARK.len();
     let figure: String = readme[at..]
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')

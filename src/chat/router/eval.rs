@@ -186,8 +186,9 @@ mod tests {
 
     #[test]
     fn the_score_counts_misses_undecided_and_the_confusion_matrix() {
-        let set = parse("web\tweather in paris today\nchat\twrite a poem\nweb\twhy is the sky blue?\n")
-            .unwrap();
+        let set =
+            parse("web\tweather in paris today\nchat\twrite a poem\nweb\twhy is the sky blue?\n")
+                .unwrap();
         let score = score(&set, &RouterConfig::new(Mode::Hybrid, 2026));
         assert_eq!((score.total, score.correct, score.undecided), (3, 2, 1));
         assert_eq!(score.matrix, [[1, 1], [0, 1]]);
@@ -195,6 +196,9 @@ mod tests {
         assert_eq!(score.misses[0].labelled.line, 3);
         let shown = score.to_string();
         assert!(shown.starts_with("accuracy: 66.7% (2 of 3"), "{shown}");
-        assert!(shown.contains("line 3: expected web, got undecided (fallback openai)"), "{shown}");
+        assert!(
+            shown.contains("line 3: expected web, got undecided (fallback openai)"),
+            "{shown}"
+        );
     }
 }

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::decode::{decode, malformed};
-use super::openai_tool::{self, StreamedCalls, ToolCall};
 use super::format::{Flow, StreamDecoder, WireFormat, chat_completion_data, endpoint};
+use super::openai_tool::{self, StreamedCalls, ToolCall};
 use super::sse::SseEvent;
 use crate::config::{OpenAiConfig, TokenLimitField};
 use crate::providers::error::{ProviderError, Redactor};

@@ -122,17 +122,24 @@ mod tests {
         assert_eq!(query_of(&found).as_deref(), Some("f1 calendar"));
         let bad = calls(json!([{"function": {"name": "search_web", "arguments": "{not json"}}]));
         assert_eq!(query_of(&bad), None);
-        let empty = calls(json!([{"function": {"name": "search_web", "arguments": "{\"query\":\"\"}"}}]));
+        let empty =
+            calls(json!([{"function": {"name": "search_web", "arguments": "{\"query\":\"\"}"}}]));
         assert_eq!(query_of(&empty), None);
     }
 
     #[test]
     fn streamed_fragments_are_joined_by_index() {
         let mut streamed = StreamedCalls::default();
-        streamed.add(calls(json!([{"index": 0, "function": {"name": "search_web", "arguments": ""}}])));
-        streamed.add(calls(json!([{"index": 0, "function": {"arguments": "{\"que"}}])));
+        streamed.add(calls(
+            json!([{"index": 0, "function": {"name": "search_web", "arguments": ""}}]),
+        ));
+        streamed.add(calls(
+            json!([{"index": 0, "function": {"arguments": "{\"que"}}]),
+        ));
         assert_eq!(streamed.query(), None, "not complete yet");
-        streamed.add(calls(json!([{"index": 0, "function": {"arguments": "ry\":\"next apple event\"}"}}])));
+        streamed.add(calls(
+            json!([{"index": 0, "function": {"arguments": "ry\":\"next apple event\"}"}}]),
+        ));
         assert_eq!(streamed.query().as_deref(), Some("next apple event"));
     }
 
@@ -140,6 +147,9 @@ mod tests {
     fn the_tool_definition_names_search_web_with_a_required_query() {
         let tools = tools();
         assert_eq!(tools[0]["function"]["name"], SEARCH_WEB);
-        assert_eq!(tools[0]["function"]["parameters"]["required"], json!(["query"]));
+        assert_eq!(
+            tools[0]["function"]["parameters"]["required"],
+            json!(["query"])
+        );
     }
 }
