@@ -455,4 +455,49 @@ mod tests {
         .unwrap_err();
         assert!(error.to_string().contains("upstream exploded"));
     }
+
+    #[test]
+    fn the_tool_is_offered_only_when_the_request_asks_for_it() {
+        let api = api(&[]);
+        assert!(body_json(&api, false).get("tools").is_none());
+        let offered = CompletionRequest {
+            web_tool: true,
+            ..request()
+        };
+        let body: Value = serde_json::from_slice(&api.body(&offered, true)).unwrap();
+        assert_eq!(body["tools"][0]["function"]["name"], "search_web");
+    }
+
+    #[test]
+    fn a_tool_call_without_text_is_an_answer_with_a_query() {
+        let body = br#"{"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"search_web","arguments":"{\"query\":\"f1 calendar\"}"}}]},"finish_reason":"tool_calls"}]}"#;
+        let completion = api(&[]).parse(body, &Redactor::default()).unwrap();
+        assert_eq!(completion.tool_query.as_deref(), Some("f1 calendar"));
+        assert_eq!(completion.text, "");
+        let other = br#"{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"other","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
+        assert!(
+            api(&[]).parse(other, &Redactor::default()).is_err(),
+            "no text, no search: empty"
+        );
+    }
+
+    #[test]
+    fn a_streamed_tool_call_is_assembled_from_its_fragments() {
+        let api = api(&[]);
+        let mut parser = api.stream_decoder(&Redactor::default());
+        let done = feed(
+            parser.as_mut(),
+            &[
+                r#"{"choices":[{"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"search_web","arguments":""}}]}}]}"#,
+                r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"query\":"}}]}}]}"#,
+                r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"next f1 race\"}"}}]},"finish_reason":"tool_calls"}]}"#,
+                "[DONE]",
+            ],
+        )
+        .unwrap();
+        let completion = parser
+            .finish(done, &tokio::sync::mpsc::unbounded_channel().0)
+            .unwrap();
+        assert_eq!(completion.tool_query.as_deref(), Some("next f1 race"));
+    }
 }
