@@ -39,8 +39,12 @@ pub const MESSAGES_RECEIVED: &str = "duet_messages_received_total";
 pub const MESSAGES_ANSWERED: &str = "duet_messages_answered_total";
 /// Counter: messages refused or failed, by `reason` (rate_limited, busy, queue_full, budget, provider_error, ...).
 pub const MESSAGES_REJECTED: &str = "duet_messages_rejected_total";
-/// Counter: routing decisions, by `provider`.
+/// Counter: routing decisions, by `provider` (who answers, the fallback guess
+/// when undecided) and `outcome` (web, chat, undecided).
 pub const ROUTE_DECISIONS: &str = "duet_route_decisions_total";
+/// Counter: undecided messages offered the `search_web` tool, by `result`:
+/// called, not_called, unsupported (the server refuses tools), web_failed.
+pub const WEB_TOOL_CALLS: &str = "duet_route_web_tool_total";
 /// Counter: answers taken from the other provider after a failure, by the `from` provider.
 pub const FALLBACKS: &str = "duet_fallbacks_total";
 /// Counter: OpenAI answers that could not browse, re-asked of Perplexity.
@@ -83,6 +87,7 @@ pub const ALL: &[&str] = &[
     MESSAGES_ANSWERED,
     MESSAGES_REJECTED,
     ROUTE_DECISIONS,
+    WEB_TOOL_CALLS,
     FALLBACKS,
     REROUTES,
     TURN_DURATION_SECONDS,

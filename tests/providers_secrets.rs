@@ -56,6 +56,7 @@ fn ask() -> CompletionRequest {
     CompletionRequest {
         messages: vec![ChatMessage::new(Role::User, "hello")],
         user_hash: None,
+        web_tool: false,
     }
 }
 

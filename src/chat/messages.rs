@@ -7,6 +7,8 @@ use crate::providers::{AnswerError, ErrorKind, FailoverNote, ProviderKind};
 
 pub const QUEUE_FULL: &str =
     "⏳ I'm still working on your earlier messages — send this one again once I've replied.";
+/// `/status` in hybrid mode: the router's three outcomes.
+pub const ROUTING_OUTCOMES: &str = "**Routing:** each message is *web* (Perplexity, with sources), *chat* (OpenAI) or *undecided* (no clear signal either way).";
 pub const BUSY: &str = "🚦 I'm very busy right now — please try again in a minute.";
 pub const BUDGET_SPENT: &str = "🪙 You've used today's token budget — it resets at midnight UTC.";
 pub const SHUTTING_DOWN: &str = "🔧 I'm restarting — please send that again in a minute.";
@@ -48,6 +50,7 @@ pub fn failover_note(note: FailoverNote) -> Option<&'static str> {
             from: ProviderKind::Perplexity,
             ..
         } => Some(WEB_SEARCH_UNAVAILABLE_NOTE),
+        FailoverNote::WebToolFailed { .. } => Some(WEB_SEARCH_UNAVAILABLE_NOTE),
         _ => None,
     }
 }

@@ -15,7 +15,7 @@ use super::live::Live;
 use super::memory::{Memory, MemoryError};
 use super::messages;
 use super::prompt::{build_prompt, count_tokens, system_message};
-use super::router::{self, Route};
+use super::router::{self, Outcome, Route};
 use super::types::ConversationKey;
 use super::types::Partial;
 use super::types::Turn;
@@ -73,8 +73,12 @@ impl TurnRunner<'_> {
         };
         let span = Span::current();
         span.record("route", route.provider.as_str());
-        metrics::counter!(names::ROUTE_DECISIONS, "provider" => route.provider.as_str())
-            .increment(1);
+        metrics::counter!(
+            names::ROUTE_DECISIONS,
+            "provider" => route.provider.as_str(),
+            "outcome" => route.outcome.as_str()
+        )
+        .increment(1);
 
         let config = &self.live.config;
         let system = system_message(&config.prompt.system_message, chrono::Utc::now());
@@ -87,8 +91,12 @@ impl TurnRunner<'_> {
         let request = CompletionRequest {
             messages: prompt,
             user_hash: Some(user_hash(&message.user_id)),
+            web_tool: false,
         };
-        let plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+        let mut plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+        if route.outcome == Outcome::Undecided {
+            plan = plan.with_web_tool(config.routing.web_tool);
+        }
         let reply = match self.answer(plan, &request, progress).await {
             Ok(reply) => reply,
             Err(error) => {

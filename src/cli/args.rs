@@ -69,8 +69,12 @@ pub struct RouteArgs {
     /// Print a JSON object {provider, reasons, question} instead of one line.
     #[arg(long)]
     pub json: bool,
+    /// Score a labelled set (`web|chat<TAB>message` lines): accuracy, the
+    /// confusion matrix and every miss.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub eval: Option<std::path::PathBuf>,
     /// The message to route; several words are joined with spaces.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "eval", num_args = 1..)]
     pub text: Vec<String>,
 }
 

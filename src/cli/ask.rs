@@ -67,6 +67,7 @@ async fn run(app: &App, args: &AskArgs) -> ExitCode {
             ChatMessage::new(Role::User, question),
         ],
         user_hash: None,
+        web_tool: false,
     };
     let answer = if args.no_stream {
         providers
@@ -119,7 +120,10 @@ fn plan(
     let route = router::route(&question, &[], &router);
     let reasons: Vec<String> = route.reasons.iter().map(ToString::to_string).collect();
     tracing::info!(provider = %route.provider, reasons = %reasons.join(", "), "routed");
-    let plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+    let mut plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
+    if route.outcome == router::Outcome::Undecided {
+        plan = plan.with_web_tool(config.routing.web_tool);
+    }
     Some((plan, route.question))
 }
 
@@ -169,6 +173,9 @@ fn describe_failover(note: FailoverNote) -> String {
         }
         FailoverNote::RerouteFailed { from, to, reason } => format!(
             "duet: {from} said it cannot browse; re-asking {to} failed ({reason}), so this is {from}'s answer\n"
+        ),
+        FailoverNote::WebToolFailed { reason } => format!(
+            "duet: openai asked for a web search; perplexity failed ({reason}), so openai answered without it\n"
         ),
     };
     match messages::failover_note(note) {

@@ -1,13 +1,14 @@
 //! `duet route "text"`: which provider would answer a message, and why.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::Datelike;
 
 use super::args::{Cli, RouteArgs};
 use super::bootstrap::load_or_report;
-use crate::chat::router::{self, Reason, Route, RouterConfig};
+use crate::chat::router::{self, Reason, Route, RouterConfig, eval};
 use crate::config::WebBackend;
 use crate::providers::ProviderKind;
 
@@ -26,6 +27,9 @@ pub fn route(cli: &Cli, args: &RouteArgs, env: &HashMap<String, String>) -> Exit
     }
     // The router has no clock of its own; the frontend supplies the year.
     let router_config = RouterConfig::from_config(&config, chrono::Local::now().year());
+    if let Some(path) = &args.eval {
+        return evaluate(path, &router_config);
+    }
     let text = args.text.join(" ");
     let decision = router::route(&text, &[], &router_config);
     if !args.json {
@@ -69,4 +73,29 @@ fn line(decision: &Route, would: &Route) -> String {
         decision.provider,
         reasons.join(", ")
     )
+}
+
+/// `--eval FILE`: exit 0 with the report, 2 when the file cannot be read or
+/// has bad lines.
+fn evaluate(path: &std::path::Path, config: &RouterConfig) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("duet: cannot read {}: {error}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match eval::parse(&text) {
+        Ok(set) => {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = write!(std::io::stdout().lock(), "{}", eval::score(&set, config));
+            ExitCode::SUCCESS
+        }
+        Err(bad) => {
+            for line in bad {
+                eprintln!("duet: {}: {line}", path.display());
+            }
+            ExitCode::from(2)
+        }
+    }
 }

@@ -54,7 +54,7 @@ pub use providers::{
 pub use reader::{Resolved, ResolvedValues};
 pub use redact::redact_url_credentials;
 pub use report::render_effective;
-pub use routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice};
+pub use routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice, WebTool};
 pub use spec::{KeySpec, Kind, ReloadClass};
 pub use typed::{Config, DEFAULT_CONFIG_FILE, Mode, Purpose};
 

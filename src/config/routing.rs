@@ -59,6 +59,25 @@ impl WebBackend {
     }
 }
 
+/// `[Routing] WEB_TOOL`: whether undecided messages offer the chat model
+/// the `search_web` tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebTool {
+    /// Offer it until the chat server refuses tools, then remember that.
+    #[default]
+    Auto,
+    /// Offer it on every undecided message, even after a refusal.
+    On,
+    /// Never offer it: undecided messages take the heuristic's guess.
+    Off,
+}
+
+impl WebTool {
+    const CHOICES: [(&'static str, Self); 3] =
+        [("auto", Self::Auto), ("on", Self::On), ("off", Self::Off)];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
+}
+
 pub const MODE: KeySpec = KeySpec::new(
     S,
     "MODE",
@@ -96,6 +115,13 @@ pub const WEB_PROVIDER: KeySpec = KeySpec::new(
     "Who answers web questions: perplexity, openai (Responses API with web_search) or auto: Perplexity when usable, else OpenAI when it speaks the Responses API on api.openai.com.",
 )
 .reload(ReloadClass::RebuildProviders);
+pub const WEB_TOOL: KeySpec = KeySpec::new(
+    S,
+    "WEB_TOOL",
+    "auto",
+    Kind::Choice(&WebTool::NAMES),
+    "Undecided messages go to the chat model with a search_web tool; if it calls it, the web provider answers. auto: until the server refuses tools (a 400 naming tools), remembered for the process; on: always offer; off: never (the heuristic's guess answers).",
+);
 
 pub const SECTION: SectionSpec = SectionSpec {
     name: S,
@@ -106,6 +132,7 @@ pub const SECTION: SectionSpec = SectionSpec {
         CHAT_KEYWORDS,
         REROUTE_CANNOT_BROWSE,
         WEB_PROVIDER,
+        WEB_TOOL,
     ],
 };
 
@@ -117,6 +144,7 @@ pub struct RoutingConfig {
     pub chat_keywords: Vec<String>,
     pub reroute_cannot_browse: bool,
     pub web_provider: WebProviderChoice,
+    pub web_tool: WebTool,
 }
 
 impl RoutingConfig {
@@ -128,6 +156,7 @@ impl RoutingConfig {
             chat_keywords: lowercase(r.list(&CHAT_KEYWORDS)),
             reroute_cannot_browse: r.boolean(&REROUTE_CANNOT_BROWSE),
             web_provider: r.choice(&WEB_PROVIDER, &WebProviderChoice::CHOICES),
+            web_tool: r.choice(&WEB_TOOL, &WebTool::CHOICES),
         }
     }
 }

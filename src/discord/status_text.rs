@@ -2,11 +2,16 @@
 
 use serde_json::Value;
 
+use crate::chat::messages::ROUTING_OUTCOMES;
 use crate::chat::{ProviderStatus, StatusReport};
 
 /// Renders the report as a short Markdown block.
 pub fn render_status(report: &StatusReport) -> String {
     let mut lines = vec![format!("**Mode:** {}", report.mode)];
+    // With one provider there is nothing to route.
+    if report.mode == "hybrid" {
+        lines.push(ROUTING_OUTCOMES.to_string());
+    }
     for provider in &report.providers {
         lines.push(provider_line(provider));
     }
@@ -98,11 +103,13 @@ mod tests {
         };
         assert_eq!(
             render_status(&report),
-            "**Mode:** hybrid\n\
+            format!(
+                "**Mode:** hybrid\n{ROUTING_OUTCOMES}\n\
              **openai** · `gpt-4o`\n  pool: limits.rpm 500, new connections 2, requests 12\n\
              **perplexity** · `sonar-pro`\n\
              **Your rate limit:** 4 of 5 messages left per minute\n\
              **Tokens left today:** 12000"
+            )
         );
     }
 

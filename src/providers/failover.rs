@@ -16,6 +16,7 @@ use super::cannot_browse::says_it_cannot_browse;
 use super::error::{ErrorKind, ProviderError};
 use super::registry::{ProviderClient, Providers};
 use super::types::{Completion, CompletionRequest, ProviderKind};
+use crate::config::WebTool;
 use crate::metric_names as names;
 
 /// What streaming progress reports.
@@ -39,6 +40,10 @@ pub struct AnswerPlan {
     /// Re-ask Perplexity when OpenAI says it cannot browse
     /// (`[Routing] REROUTE_CANNOT_BROWSE`).
     pub reroute_cannot_browse: bool,
+    /// The router was undecided: offer the chat model the `search_web`
+    /// tool as `[Routing] WEB_TOOL` says (see `web_tool`); `Off` asks
+    /// `provider` as usual.
+    pub web_tool: WebTool,
 }
 
 impl AnswerPlan {
@@ -48,7 +53,16 @@ impl AnswerPlan {
             provider,
             fall_back: true,
             reroute_cannot_browse,
+            web_tool: WebTool::Off,
         }
+    }
+
+    /// For an undecided message: offer the tool as `web_tool` says;
+    /// `provider` is the heuristic's guess, asked when the tool cannot be.
+    #[must_use]
+    pub fn with_web_tool(mut self, web_tool: WebTool) -> Self {
+        self.web_tool = web_tool;
+        self
     }
 
     /// Only `provider`: no fallback, no re-ask.
@@ -57,6 +71,7 @@ impl AnswerPlan {
             provider,
             fall_back: false,
             reroute_cannot_browse: false,
+            web_tool: WebTool::Off,
         }
     }
 }
@@ -75,6 +90,9 @@ pub enum FailoverNote {
         from: ProviderKind,
         to: ProviderKind,
     },
+    /// The chat model called `search_web`, but the web provider failed
+    /// (`reason`), so the chat model answered without the tool.
+    WebToolFailed { reason: ErrorKind },
     /// `from` said it cannot browse, but re-asking `to` failed (`reason`),
     /// so `from`'s answer stands.
     RerouteFailed {
@@ -128,6 +146,9 @@ impl Providers {
         progress: Option<UnboundedSender<Progress>>,
     ) -> Result<Answered, AnswerError> {
         let progress = progress.as_ref();
+        if let Some(answered) = self.answer_with_tool(plan, request, progress).await {
+            return answered;
+        }
         let fallback = plan.provider.other();
         let (first, may_fall_back) = match (self.get(plan.provider), self.get(fallback)) {
             (Some(client), _) => (client, plan.fall_back),
@@ -153,7 +174,7 @@ impl Providers {
         }
     }
 
-    async fn fall_back(
+    pub(super) async fn fall_back(
         &self,
         from: ProviderKind,
         first: ProviderError,
@@ -181,7 +202,7 @@ impl Providers {
     }
 
     /// Re-asks Perplexity once when OpenAI's answer admits it cannot browse.
-    async fn check_browsing(
+    pub(super) async fn check_browsing(
         &self,
         plan: AnswerPlan,
         answered_by: ProviderKind,
@@ -230,7 +251,7 @@ impl Providers {
 }
 
 /// One provider, streamed when there is somewhere to report progress.
-async fn ask(
+pub(super) async fn ask(
     client: &ProviderClient,
     request: &CompletionRequest,
     progress: Option<&UnboundedSender<Progress>>,
@@ -257,7 +278,7 @@ async fn ask(
     result
 }
 
-fn restart(progress: Option<&UnboundedSender<Progress>>, provider: ProviderKind) {
+pub(super) fn restart(progress: Option<&UnboundedSender<Progress>>, provider: ProviderKind) {
     if let Some(progress) = progress {
         let _ = progress.send(Progress::Restart { provider });
     }
@@ -279,6 +300,7 @@ mod tests {
         CompletionRequest {
             messages: Vec::new(),
             user_hash: None,
+            web_tool: false,
         }
     }
 

@@ -15,6 +15,7 @@ mod failover;
 mod registry;
 mod transport;
 mod types;
+mod web_tool;
 mod wire;
 
 pub use cannot_browse::says_it_cannot_browse;

@@ -50,6 +50,11 @@ impl ProviderClient {
     }
 
     /// The configured model (or preset) name.
+    /// Whether the client can offer the chat model the `search_web` tool.
+    pub fn offers_web_tool(&self) -> bool {
+        self.inner.wire.offers_web_tool()
+    }
+
     pub fn model(&self) -> &str {
         self.inner.wire.model()
     }
@@ -182,6 +187,8 @@ impl ProviderClient {
 #[derive(Debug, Clone, Default)]
 pub struct Providers {
     clients: Vec<ProviderClient>,
+    /// The chat server refused the `search_web` tool (see `web_tool`).
+    pub(super) tools_refused: Arc<AtomicBool>,
 }
 
 impl Providers {
@@ -233,7 +240,10 @@ impl Providers {
                 perplexity.pool.warmup,
             ));
         }
-        Ok(Providers { clients })
+        Ok(Providers {
+            clients,
+            tools_refused: Arc::default(),
+        })
     }
 
     /// One warm-up request per provider whose `<PREFIX>_WARMUP` is on, all at

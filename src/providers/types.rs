@@ -108,6 +108,10 @@ pub struct Completion {
     pub model: String,
     pub usage: Option<Usage>,
     pub provider: ProviderKind,
+    /// The chat model called the `search_web` tool with this query instead
+    /// of answering (only when the request offered the tool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_query: Option<String>,
 }
 
 /// What to ask a provider: the whole prompt, system message first.
@@ -116,4 +120,7 @@ pub struct CompletionRequest {
     pub messages: Vec<ChatMessage>,
     /// A stable, hashed id of the end user (`safety_identifier`), if any.
     pub user_hash: Option<String>,
+    /// Offer the chat model the `search_web(query)` function tool (OpenAI
+    /// chat completions only; other wire formats ignore it).
+    pub web_tool: bool,
 }

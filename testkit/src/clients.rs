@@ -30,5 +30,6 @@ pub fn ask(question: &str) -> CompletionRequest {
     CompletionRequest {
         messages: vec![ChatMessage::new(Role::User, question)],
         user_hash: None,
+        web_tool: false,
     }
 }

@@ -14,6 +14,13 @@
 //! ([`MockLlm::push_fault`] for the next request, [`MockLlm::set_fault`] for
 //! all), plus a random 429 share and a gate that holds every answer.
 //!
+//! Tool calls: when an OpenAI request offers the `search_web` tool and its
+//! last user message contains [`CALL_SEARCH_WEB`], the answer is a
+//! `search_web` call (JSON `tool_calls`, or streamed `delta.tool_calls` with
+//! the arguments in fragments) whose query is the message without the
+//! marker. [`MockLlm::refuse_tools`] makes it answer any request offering
+//! tools with a 400 naming them, as servers without function calling do.
+//!
 //! Self-contained (only crates from duet's Cargo.toml), so a benchmark can
 //! include it with `#[path]`.
 
@@ -46,6 +53,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::mock_responses;
+/// In a user message, makes the mock's chat model call `search_web`.
+pub const CALL_SEARCH_WEB: &str = "[[search_web]]";
+
+/// The 400 message of a server that does not do function calling.
+pub const TOOLS_REFUSED: &str = "mock-model does not support tools";
 
 /// The mock's routes, for faults and assertions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +146,7 @@ struct MockState {
     script: Mutex<Script>,
     arrivals: watch::Sender<usize>,
     gate_open: watch::Sender<bool>,
+    refuse_tools: AtomicBool,
 }
 
 /// A running mock server; stops when dropped.
@@ -179,6 +192,7 @@ impl MockLlm {
             script: Mutex::new(Script::default()),
             arrivals: watch::channel(0).0,
             gate_open: watch::channel(true).0,
+            refuse_tools: AtomicBool::new(false),
         });
         let cancel = CancellationToken::new();
         let is_tls = tls.is_some();
@@ -264,6 +278,11 @@ impl MockLlm {
     }
 
     /// Holds every answer until [`Self::release`].
+    /// Answer every OpenAI request that offers tools with a 400 naming them.
+    pub fn refuse_tools(&self, refuse: bool) {
+        self.state.refuse_tools.store(refuse, Ordering::SeqCst);
+    }
+
     pub fn hold(&self) {
         self.state.gate_open.send_replace(false);
     }
@@ -561,7 +580,16 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim_start_matches("Bearer ").to_string())
         .unwrap_or_default();
+    let refused = route == Route::OpenAiChat
+        && json.get("tools").is_some()
+        && mock.refuse_tools.load(Ordering::SeqCst);
     let response = match fault {
+        _ if refused => error_body(
+            StatusCode::BAD_REQUEST,
+            TOOLS_REFUSED,
+            "invalid_request_error",
+            Value::Null,
+        ),
         Some(Fault::Reset) => {
             reset.0.store(true, Ordering::SeqCst);
             StatusCode::OK.into_response()
@@ -889,8 +917,30 @@ pub fn perplexity_raw_text(question: &str) -> String {
 pub const ALPHA_URL: &str = "https://alpha.example/source";
 pub const BETA_URL: &str = "https://beta.example/source";
 
+/// The query of the scripted `search_web` call, if this request gets one.
+fn scripted_tool_query(request: &Value) -> Option<String> {
+    let question = last_user_message(request);
+    let offered = request["tools"]
+        .as_array()
+        .is_some_and(|tools| tools.iter().any(|t| t["function"]["name"] == "search_web"));
+    (offered && question.contains(CALL_SEARCH_WEB))
+        .then(|| question.replace(CALL_SEARCH_WEB, "").trim().to_string())
+}
+
 fn openai_json(request: &Value, counter: u64) -> Value {
     let question = last_user_message(request);
+    if let Some(query) = scripted_tool_query(request) {
+        let arguments = json!({"query": query}).to_string();
+        return json!({
+            "id": format!("chatcmpl-mock-{counter}"), "object": "chat.completion", "created": 1_741_570_283,
+            "model": request["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": null,
+                "tool_calls": [{"id": "call_mock", "type": "function",
+                                "function": {"name": "search_web", "arguments": arguments}}]},
+                         "logprobs": null, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": question.len(), "completion_tokens": 5, "total_tokens": question.len() + 5}
+        });
+    }
     json!({
         "id": format!("chatcmpl-mock-{counter}"), "object": "chat.completion", "created": 1_741_570_283,
         "model": request["model"],
@@ -1016,12 +1066,28 @@ fn stream_events(route: Route, request: &Value, counter: u64) -> Vec<Bytes> {
                 Bytes::from_static(b": keep-alive\n\n"),
                 Bytes::from_static(b"data:\n\n"),
             ];
-            events.extend(
-                pieces(&openai_text(&question))
-                    .into_iter()
-                    .map(|p| chunk(json!({"content": p}), Value::Null)),
-            );
-            events.push(chunk(json!({}), json!("stop")));
+            if let Some(query) = scripted_tool_query(request) {
+                let arguments = json!({"query": query}).to_string();
+                events.push(chunk(
+                    json!({"tool_calls": [{"index": 0, "id": "call_mock", "type": "function",
+                        "function": {"name": "search_web", "arguments": ""}}]}),
+                    Value::Null,
+                ));
+                events.extend(pieces(&arguments).into_iter().map(|p| {
+                    chunk(
+                        json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
+                        Value::Null,
+                    )
+                }));
+                events.push(chunk(json!({}), json!("tool_calls")));
+            } else {
+                events.extend(
+                    pieces(&openai_text(&question))
+                        .into_iter()
+                        .map(|p| chunk(json!({"content": p}), Value::Null)),
+                );
+                events.push(chunk(json!({}), json!("stop")));
+            }
             if request["stream_options"]["include_usage"] == true {
                 events.push(data(
                     &json!({"object": "chat.completion.chunk", "choices": [],

@@ -50,7 +50,7 @@ fn prints_the_provider_and_the_reasons_on_one_line() {
 
 #[test]
 fn several_words_are_routed_as_one_message() {
-    let output = duet_route(BOTH_KEYS, &["explain", "borrow", "checking"]);
+    let output = duet_route(BOTH_KEYS, &["borrow", "checking", "is", "neat"]);
     assert!(output.status.success());
     assert_eq!(stdout(&output), "openai  reasons: default_conversation\n");
 }
@@ -63,6 +63,7 @@ fn json_output_has_provider_reasons_and_the_question_without_prefix() {
     assert_eq!(
         value,
         json!({
+            "outcome": "web",
             "provider": "perplexity",
             "reasons": [{"rule": "explicit", "detail": "search:"}],
             "question": "who is Sam Altman",
@@ -150,4 +151,49 @@ fn a_message_is_required() {
     let output = duet_route(BOTH_KEYS, &[]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("<TEXT>"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_question_with_no_signal_either_way_is_shown_as_undecided_with_its_fallback() {
+    let output = duet_route(BOTH_KEYS, &["why is the sky blue"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "undecided (fallback openai)  reasons: open_question\n"
+    );
+}
+
+#[test]
+fn eval_prints_accuracy_the_confusion_matrix_and_every_miss() {
+    let mut set = NamedTempFile::new().expect("temp file");
+    set.write_all(b"# a comment\nweb\tweather in paris today\nchat\twrite a poem\nweb\twhy is the sky blue?\n")
+        .expect("write set");
+    let path = set.path().to_str().expect("utf-8 path");
+    let output = duet_route(BOTH_KEYS, &["--eval", path]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let expected = format!(
+        "accuracy: 66.7% (2 of 3, heuristic alone: undecided scored as its fallback)\n\
+         undecided: 1 of 3 (the chat model would be offered search_web)\n\
+         confusion (rows expected, columns routed):\n\
+         \x20         web   chat\n\
+         \x20 web        1      1\n\
+         \x20 chat       0      1\n\
+         misses: 1\n\
+         \x20 line 4: expected web, got undecided (fallback openai)  reasons: open_question: {:?}\n",
+        "why is the sky blue?"
+    );
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn eval_rejects_a_set_with_bad_lines_and_names_each() {
+    let mut set = NamedTempFile::new().expect("temp file");
+    set.write_all(b"web weather\nchat\thi\nmaybe\tx\n")
+        .expect("write set");
+    let path = set.path().to_str().expect("utf-8 path");
+    let output = duet_route(BOTH_KEYS, &["--eval", path]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("line 1:") && err.contains("line 3:"), "{err}");
+    assert!(!err.contains("line 2:"), "{err}");
 }

@@ -37,5 +37,7 @@ mod providers_retry;
 mod providers_setup_faults;
 mod providers_wire;
 mod render_split;
+mod routing_eval;
 mod routing_table;
+mod routing_web_tool;
 mod web_openai_search;

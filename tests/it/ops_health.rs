@@ -181,7 +181,15 @@ async fn health_and_metrics_report_both_pools_after_traffic_to_both_providers() 
         );
         let answered = value(&samples, "duet_messages_answered_total", &labels);
         assert_eq!(answered, 2.0, "{provider}");
-        assert_eq!(value(&samples, "duet_route_decisions_total", &labels), 2.0);
+        let outcome = if provider == "openai" { "chat" } else { "web" };
+        assert_eq!(
+            value(
+                &samples,
+                "duet_route_decisions_total",
+                &[("provider", provider), ("outcome", outcome)]
+            ),
+            2.0
+        );
         assert_eq!(
             value(
                 &samples,

@@ -17,6 +17,7 @@ fn ask(question: &str) -> CompletionRequest {
             ChatMessage::new(Role::User, question),
         ],
         user_hash: None,
+        web_tool: false,
     }
 }
 

@@ -26,6 +26,7 @@ fn conversation(question: &str) -> CompletionRequest {
             ChatMessage::new(Role::User, question),
         ],
         user_hash: Some("user-hash".into()),
+        web_tool: false,
     }
 }
 

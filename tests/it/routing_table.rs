@@ -3,7 +3,7 @@
 //! current year 2026. Every failure is listed with its reasons.
 
 use duet::chat::Turn;
-use duet::chat::router::{RouterConfig, route};
+use duet::chat::router::{Outcome, RouterConfig, route};
 use duet::config::Mode;
 use duet::providers::ProviderKind::{self, OpenAi as O, Perplexity as P};
 
@@ -319,4 +319,141 @@ fn the_table_is_large_and_covers_both_directions() {
     let chat = TABLE.iter().filter(|c| c.expected == O).count();
     assert!(TABLE.len() >= 80, "only {} cases", TABLE.len());
     assert!(web >= 30 && chat >= 30, "{web} web, {chat} conversation");
+}
+
+/// The families of issue 13, with the outcome each must get: `web` and
+/// `chat` are decided (no tool round trip), `undecided` goes to the chat
+/// model with the `search_web` tool.
+const FAMILIES: &[(&str, &str, Outcome)] = &[
+    (
+        "search verb with an object",
+        "check the web for reviews of the framework 13",
+        Outcome::Web,
+    ),
+    (
+        "find me reviews",
+        "find me reviews of the new kindle",
+        Outcome::Web,
+    ),
+    (
+        "find me a cheap thing",
+        "find me a cheap flight to lisbon",
+        Outcome::Web,
+    ),
+    (
+        "look up an object",
+        "look up the opening hours of the british museum",
+        Outcome::Web,
+    ),
+    (
+        "search for, mid-sentence",
+        "can u pls search for vegan bakeries in leeds",
+        Outcome::Web,
+    ),
+    (
+        "what's new in a version",
+        "what's new in python 3.14?",
+        Outcome::Web,
+    ),
+    (
+        "whats new without apostrophe",
+        "whats new in ios 19",
+        Outcome::Web,
+    ),
+    (
+        "people saying about",
+        "what are people saying about the new zelda",
+        Outcome::Web,
+    ),
+    (
+        "ppl saying about",
+        "what r ppl saying about the switch 2",
+        Outcome::Web,
+    ),
+    (
+        "announced yet",
+        "has the new pixel been announced yet?",
+        Outcome::Web,
+    ),
+    (
+        "been released",
+        "has the oneplus 14 been released",
+        Outcome::Web,
+    ),
+    (
+        "out yet",
+        "is the new season of arcane out yet",
+        Outcome::Web,
+    ),
+    ("next event", "when is the next apple event", Outcome::Web),
+    ("when's the next", "when's the next f1 race", Outcome::Web),
+    (
+        "season comes out",
+        "when does the new season of the bear come out",
+        Outcome::Web,
+    ),
+    ("playing now", "what movies are playing now", Outcome::Web),
+    (
+        "showing now",
+        "what's showing now at the imax",
+        Outcome::Web,
+    ),
+    ("in theaters", "which movies are in theaters", Outcome::Web),
+    ("on tv tonight", "what's on tv tonight", Outcome::Web),
+    (
+        "feelings today",
+        "I feel a bit down today, can we just talk?",
+        Outcome::Undecided,
+    ),
+    (
+        "cooking plans tonight",
+        "what should I cook tonight",
+        Outcome::Undecided,
+    ),
+    (
+        "a plan for the week",
+        "make me a workout plan for this week",
+        Outcome::Undecided,
+    ),
+    ("a rough day", "today was awful lol", Outcome::Undecided),
+    ("open question", "why is the sky blue", Outcome::Undecided),
+    ("entity question", "Who is Sam Altman?", Outcome::Undecided),
+    ("a statement", "I like Star Wars", Outcome::Chat),
+    (
+        "a difference between concepts",
+        "what's the difference between weather and climate",
+        Outcome::Chat,
+    ),
+    (
+        "time word with a live topic stays web",
+        "I wonder what the weather is today",
+        Outcome::Web,
+    ),
+    (
+        "time word alone, not personal",
+        "any good deals on headphones today?",
+        Outcome::Web,
+    ),
+];
+
+#[test]
+fn each_family_of_issue_13_gets_its_outcome() {
+    let config = RouterConfig::new(Mode::Hybrid, 2026);
+    let failures: Vec<String> = FAMILIES
+        .iter()
+        .filter_map(|&(label, text, expected)| {
+            let got = route(text, &[], &config);
+            (got.outcome != expected)
+                .then(|| format!("[{label}] {text:?}: expected {expected}, got {got}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn undecided_decisions_fall_back_to_the_heuristic_guess() {
+    let config = RouterConfig::new(Mode::Hybrid, 2026);
+    assert_eq!(route("I feel a bit down today", &[], &config).provider, O);
+    assert_eq!(route("Who is Sam Altman?", &[], &config).provider, P);
+    assert_eq!(route("why is the sky blue", &[], &config).provider, O);
 }

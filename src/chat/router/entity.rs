@@ -160,7 +160,7 @@ pub(super) fn named_entity(text: &str, lower: &str, min_words: usize) -> Option<
     (!run.is_empty()).then(|| run.join(" "))
 }
 
-fn is_question(lower: &str) -> bool {
+pub(super) fn is_question(lower: &str) -> bool {
     let trimmed = lower.trim_end();
     if trimmed.ends_with('?') || trimmed.starts_with("tell me about") {
         return true;

@@ -18,19 +18,25 @@
 //! 3. **Discord markup is stripped** (user, role and channel mentions, custom
 //!    emoji, timestamps, slash-command and guild links), so ids and emoji
 //!    names never trigger a rule. An empty message → OpenAI (`default_conversation`).
-//! 4. **Strong web signals** → Perplexity: a URL (with a scheme, or a bare
+//! 4. **Strong web signals** → web: a URL (with a scheme, or a bare
 //!    domain with a real TLD that is not a file name, see `links`), explicit
-//!    search intent ("look up", "search the web", "find me sources"), or a
+//!    search intent ("look up …", "check the web for …", "find me reviews of
+//!    …", "search for …"), release and event questions ("what's new in …",
+//!    "what are people saying about …", "has the new … been announced / out
+//!    yet", "when is the next …", "what's playing / showing now"), or a
 //!    `[Routing] SEARCH_KEYWORDS` word.
-//! 5. **Conversation intent** → OpenAI: creative writing, coding help (any
-//!    backtick), small talk about the bot, or a `[Routing] CHAT_KEYWORDS` word.
-//!    This beats the weaker signals below ("write a poem about the weather").
-//! 6. **Weak web signals** → Perplexity: time sensitivity ("today", "latest",
+//! 5. **Conversation intent** → chat: creative writing, coding help (any
+//!    backtick), small talk about the bot, explanations and comparisons
+//!    ("explain …", "difference between"), or a `[Routing] CHAT_KEYWORDS`
+//!    word. This beats the weaker signals below ("write a poem about the weather").
+//! 6. **A time word in a personal message** → undecided, guess chat
+//!    (`personal`): "I feel a bit down today", "what should I cook tonight".
+//! 7. **Weak web signals** → web: time sensitivity ("today", "latest",
 //!    "right now", a year from the current one up to ten years ahead), live
-//!    topics (weather, scores, prices, news, exchange rates, elections, outages)
-//!    and stock tickers (`$NVDA`). Every category that matched is reported,
-//!    each with its first match.
-//! 7. **Follow-ups** ("tell me more", "why?", "what else", short messages
+//!    topics (weather, scores, prices, news, exchange rates, elections, outages,
+//!    leaks, stock) and stock tickers (`$NVDA`). Every category that matched
+//!    is reported, each with its first match.
+//! 8. **Follow-ups** ("tell me more", "why?", "what else", short messages
 //!    starting with "and", "also", "what about", "how about") stay with the
 //!    provider that answered the last substantive turn within
 //!    `LOOKBACK_MESSAGES_FOR_CONSISTENCY` messages: a turn is two messages and
@@ -38,13 +44,23 @@
 //!    rule off. Turns whose question was only an acknowledgement ("thanks",
 //!    "ok") are skipped, so "weather in Paris today?" → "thanks!" → "and in
 //!    London?" still goes to Perplexity with a window of 4 or more.
-//! 8. **Named entity** → Perplexity: a question (ends with `?`, starts with a
-//!    question word, or "tell me about") of fewer than
+//! 9. **Named entity** → undecided, guess web: a question (ends with `?`,
+//!    starts with a question word, or "tell me about") of fewer than
 //!    `ENTITY_DETECTION_MIN_WORDS` words that names a capitalised entity, see
 //!    `entity`. 0 disables the rule.
-//! 9. Otherwise → OpenAI (`default_conversation`).
+//! 10. Any other question → undecided, guess chat (`open_question`); a
+//!     statement → chat (`default_conversation`).
+//!
+//! # Outcomes
+//! [`Outcome::Web`] and [`Outcome::Chat`] are decided. [`Outcome::Undecided`]
+//! means no strong signal either way: the pipeline offers the chat model the
+//! `search_web` tool (`[Routing] WEB_TOOL`), and [`Route::provider`] holds the
+//! heuristic's guess, used when the tool cannot be offered and by
+//! `duet route --eval` to score the heuristic alone (see [`eval`]).
 
+mod decision;
 mod entity;
+pub mod eval;
 mod follow_up;
 mod links;
 mod markup;
@@ -53,14 +69,11 @@ mod web;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
-use serde::Serialize;
-
 use crate::chat::Turn;
 use crate::config::{Config, Mode, RoutingMode};
 use crate::providers::ProviderKind;
 
+pub use decision::{Outcome, Reason, Route};
 use web::Signals;
 
 /// `LOOKBACK_MESSAGES_FOR_CONSISTENCY` when the configuration does not say.
@@ -167,125 +180,23 @@ fn clean_keywords<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> Vec<Stri
         .collect()
 }
 
-/// The decision for one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Route {
-    pub provider: ProviderKind,
-    /// Why, most decisive first; never empty.
-    pub reasons: Vec<Reason>,
-    /// The text to send: the message minus an explicit `search:`/`web:`/`chat:`
-    /// prefix (and any markup before it), trimmed.
-    pub question: String,
-}
-
-/// One reason for a decision. Shown as `time_sensitive("today")` and
-/// serialized as `{"rule": "time_sensitive", "detail": "today"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "rule", content = "detail", rename_all = "snake_case")]
-pub enum Reason {
-    /// The message began with this prefix, e.g. `search:`.
-    Explicit(String),
-    /// `[Routing] MODE` names this provider.
-    Forced(ProviderKind),
-    /// This is the only usable provider.
-    OnlyProvider(ProviderKind),
-    /// This provider was asked for (by MODE or a prefix) but is not configured.
-    Unavailable(ProviderKind),
-    /// The message links to this host.
-    Url(String),
-    SearchIntent(String),
-    /// A `[Routing] SEARCH_KEYWORDS` word.
-    SearchKeyword(String),
-    TimeSensitive(String),
-    LiveTopic(String),
-    Ticker(String),
-    /// A short question about this named entity.
-    Entity(String),
-    /// A follow-up to a turn this provider answered.
-    FollowUp {
-        provider: ProviderKind,
-    },
-    /// Creative writing, coding help or small talk.
-    ChatIntent(String),
-    /// A `[Routing] CHAT_KEYWORDS` word.
-    ChatKeyword(String),
-    /// Nothing called for the web: conversation.
-    #[serde(rename = "default_conversation")]
-    DefaultConversation,
-}
-
-impl Reason {
-    /// The rule's name, as in `duet route` output and the JSON `rule` field.
-    pub fn rule(&self) -> &'static str {
-        match self {
-            Reason::Explicit(_) => "explicit",
-            Reason::Forced(_) => "forced",
-            Reason::OnlyProvider(_) => "only_provider",
-            Reason::Unavailable(_) => "unavailable",
-            Reason::Url(_) => "url",
-            Reason::SearchIntent(_) => "search_intent",
-            Reason::SearchKeyword(_) => "search_keyword",
-            Reason::TimeSensitive(_) => "time_sensitive",
-            Reason::LiveTopic(_) => "live_topic",
-            Reason::Ticker(_) => "ticker",
-            Reason::Entity(_) => "entity",
-            Reason::FollowUp { .. } => "follow_up",
-            Reason::ChatIntent(_) => "chat_intent",
-            Reason::ChatKeyword(_) => "chat_keyword",
-            Reason::DefaultConversation => "default_conversation",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rule = self.rule();
-        match self {
-            Reason::Explicit(s)
-            | Reason::Url(s)
-            | Reason::SearchIntent(s)
-            | Reason::SearchKeyword(s)
-            | Reason::TimeSensitive(s)
-            | Reason::LiveTopic(s)
-            | Reason::Ticker(s)
-            | Reason::Entity(s)
-            | Reason::ChatIntent(s)
-            | Reason::ChatKeyword(s) => write!(f, "{rule}({s:?})"),
-            Reason::Forced(p)
-            | Reason::OnlyProvider(p)
-            | Reason::Unavailable(p)
-            | Reason::FollowUp { provider: p } => write!(f, "{rule}({p})"),
-            Reason::DefaultConversation => f.write_str(rule),
-        }
-    }
-}
-
-impl fmt::Display for Route {
-    /// `perplexity  reasons: time_sensitive("today"), live_topic("weather")`
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}  reasons: ", self.provider)?;
-        for (i, reason) in self.reasons.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{reason}")?;
-        }
-        Ok(())
-    }
-}
-
 /// Decides who answers `text`, given the conversation's `history` (oldest first).
 pub fn route(text: &str, history: &[Turn], config: &RouterConfig) -> Route {
     let (explicit, question) = markup::split_explicit(text);
     let requested = explicit.map(|e| e.provider);
-    let (provider, reasons) = match policy(requested, config) {
-        Some(decision) => decision,
+    let (outcome, provider, reasons) = match policy(requested, config) {
+        Some((provider, reasons)) => (Outcome::decided(provider), provider, reasons),
         None => match explicit {
-            Some(e) => (e.provider, vec![Reason::Explicit(e.prefix.to_string())]),
+            Some(e) => (
+                Outcome::decided(e.provider),
+                e.provider,
+                vec![Reason::Explicit(e.prefix.to_string())],
+            ),
             None => smart(question, history, config),
         },
     };
     Route {
+        outcome,
         provider,
         reasons,
         question: question.to_string(),
@@ -302,6 +213,7 @@ pub fn forced(provider: ProviderKind, text: &str, config: &RouterConfig) -> Rout
     let (provider, reasons) = policy(Some(provider), config)
         .unwrap_or_else(|| (provider, vec![Reason::Explicit(command.to_string())]));
     Route {
+        outcome: Outcome::decided(provider),
         provider,
         reasons,
         question: text.trim().to_string(),
@@ -337,30 +249,46 @@ fn policy(requested: Option<ProviderKind>, config: &RouterConfig) -> Option<Deci
 }
 
 /// The content rules, for when both providers are usable and nothing is forced.
-fn smart(question: &str, history: &[Turn], config: &RouterConfig) -> Decision {
+fn smart(
+    question: &str,
+    history: &[Turn],
+    config: &RouterConfig,
+) -> (Outcome, ProviderKind, Vec<Reason>) {
+    use ProviderKind::{OpenAi, Perplexity};
+    let decided = |(provider, reasons): Decision| (Outcome::decided(provider), provider, reasons);
     let stripped = markup::strip_markup(question);
     let text = stripped.trim();
     if text.is_empty() {
-        return (ProviderKind::OpenAi, vec![Reason::DefaultConversation]);
+        return decided((OpenAi, vec![Reason::DefaultConversation]));
     }
     let lower = text.to_lowercase();
     let signals = Signals::scan(text, &lower, config);
     if signals.has_strong() {
-        return (ProviderKind::Perplexity, signals.into_reasons());
+        return decided((Perplexity, signals.into_reasons()));
     }
     if let Some(chat) = web::chat_intent(&lower, &config.chat_keywords) {
-        return (ProviderKind::OpenAi, vec![chat]);
+        return decided((OpenAi, vec![chat]));
+    }
+    if signals.time_only()
+        && let Some(word) = web::personal(&lower)
+    {
+        let mut reasons = vec![Reason::Personal(word.to_string())];
+        reasons.extend(signals.into_reasons());
+        return (Outcome::Undecided, OpenAi, reasons);
     }
     if !signals.is_empty() {
-        return (ProviderKind::Perplexity, signals.into_reasons());
+        return decided((Perplexity, signals.into_reasons()));
     }
     if follow_up::is_follow_up(&lower)
         && let Some(provider) = follow_up::anchor(history, config.lookback_messages)
     {
-        return (provider, vec![Reason::FollowUp { provider }]);
+        return decided((provider, vec![Reason::FollowUp { provider }]));
     }
     if let Some(name) = entity::named_entity(text, &lower, config.entity_min_words) {
-        return (ProviderKind::Perplexity, vec![Reason::Entity(name)]);
+        return (Outcome::Undecided, Perplexity, vec![Reason::Entity(name)]);
     }
-    (ProviderKind::OpenAi, vec![Reason::DefaultConversation])
+    if entity::is_question(&lower) {
+        return (Outcome::Undecided, OpenAi, vec![Reason::OpenQuestion]);
+    }
+    decided((OpenAi, vec![Reason::DefaultConversation]))
 }

@@ -233,7 +233,7 @@ fn entity_questions_go_to_the_web_unless_disabled() {
     let disabled = smart().with_entity_min_words(0);
     assert_eq!(
         route("Who is Sam Altman?", &[], &disabled).reasons,
-        [Reason::DefaultConversation]
+        [Reason::OpenQuestion]
     );
     let strict = smart().with_entity_min_words(4);
     assert_eq!(
@@ -271,6 +271,7 @@ fn routes_serialize_with_rule_and_detail_fields() {
     assert_eq!(
         json,
         serde_json::json!({
+            "outcome": "web",
             "provider": "perplexity",
             "reasons": [{"rule": "explicit", "detail": "search:"}],
             "question": "nvda",

@@ -28,6 +28,57 @@ static SEARCH_INTENT: LazyLock<Regex> = LazyLock::new(|| {
         r"google\s+(?:it|this|that|for)",
         r"^google",
         r"check\s+online",
+        r"check\s+(?:the\s+)?(?:web|internet|net|news)",
+        r"search\s+for",
+        r"(?:you|u|pls|please|just)\s+google",
+        r"find\s+(?:me\s+)?(?:some\s+|the\s+|a\s+|an\s+)?(?:reviews?|deals?|prices?|cheap|flights?|hotels?|tickets?)",
+        r"(?:reviews?|reviewers|critics)\s+(?:of|for|on)",
+        r"what(?:'s|s|\s+is)\s+new\s+(?:in|with)",
+        r"what\s+(?:are|r|is)\s+(?:people|ppl|folks|reviewers|reviews|critics|everyone|reddit|twitter)\s+saying",
+        r"(?:when|where)(?:'s|s|\s+is|\s+are|\s+will)\s+(?:the\s+)?next",
+        r"when\s+(?:does|do|will|is|are)\s+[a-z0-9 .'-]{1,40}?\s+(?:come\s+out|coming\s+out|release|released|launch|start|air|premiere)",
+        r"^(?:has|have)\s+[^?]{1,60}?\s+been\s+(?:announced|released|launched|confirmed|revealed)",
+        r"^(?:has|have|is|are|did|does)\s+[^?]{1,60}?\s+(?:yet|already)",
+        r"^(?:has|have|did)\s+[^?]{1,40}?\s+(?:announced?|released?|launched?|dropped|revealed)",
+        r"where\s+(?:can|to|do)\s+(?:i\s+)?buy",
+        r"(?:playing|showing|on)\s+(?:now|tonight|right\s+now)",
+        r"(?:in|at)\s+(?:the\s+)?(?:theaters|theatres|cinemas?)",
+        r"what(?:'s|s|\s+is)\s+on\s+[a-z0-9+]+\s+(?:tonight|today|this\s+week|now)",
+    ])
+});
+
+/// First person, plans and feelings: "I feel a bit down today", "what should
+/// I cook tonight". A time word in such a message is about the writer's day,
+/// not about the news, so on its own it does not call for the web.
+static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
+    words(&[
+        r"i",
+        r"i'm",
+        r"im",
+        r"i've",
+        r"ive",
+        r"i'd",
+        r"i'll",
+        r"my",
+        r"we",
+        r"let'?s",
+        r"should\s+(?:i|we)",
+        r"help\s+me",
+        r"(?:can|could)\s+we",
+        r"feel(?:ing)?",
+        r"bored",
+        r"lonely",
+        r"sad",
+        r"tired",
+        r"stressed",
+        r"anxious",
+        r"awful",
+        r"terrible",
+        r"rough",
+        r"lol",
+        r"make\s+me",
+        r"plan",
+        r"routine",
     ])
 });
 
@@ -84,7 +135,20 @@ static LIVE_TOPIC: LazyLock<Regex> = LazyLock::new(|| {
         r"box\s+office",
         r"release\s+date",
         r"outage",
-        r"(?:is|are)\s+[a-z0-9.-]+\s+down",
+        r"(?:is|are)\s+(?:the\s+)?[a-z0-9.-]+\s+(?:servers?\s+)?down",
+        r"servers?\s+(?:are\s+|is\s+)?down",
+        r"down\s+for\s+(?:anyone|everyone|me)",
+        r"how\s+much\s+(?:does|do|would|will)\s+[^?]{1,40}?\s+cost",
+        r"how\s+much\s+(?:is|are)\s+(?:a|an|the)",
+        r"interest\s+rates?",
+        r"rankings?",
+        r"league\s+table",
+        r"open\s+(?:now|today|tonight|right\s+now)",
+        r"new\s+(?:update|patch|version|release|season|album|trailer)",
+        r"leaks?",
+        r"rumou?rs?",
+        r"sold\s+out",
+        r"in\s+stock",
         r"flight\s+status",
     ])
 });
@@ -119,6 +183,8 @@ static CHAT_INTENT: LazyLock<Regex> = LazyLock::new(|| {
         r"how\s+are\s+you",
         r"who\s+are\s+you",
         r"what(?:'s|\s+is)\s+your\s+name",
+        r"difference\s+between",
+        r"^(?:explain|define)",
     ])
 });
 
@@ -143,8 +209,10 @@ fn words(alternatives: &[&str]) -> Regex {
 pub(super) struct Signals {
     /// URL, search intent, configured search keyword: beat conversation intent.
     strong: Vec<Reason>,
-    /// Time sensitivity, live topics, tickers: conversation intent beats them.
+    /// Live topics, tickers: conversation intent beats them.
     weak: Vec<Reason>,
+    /// A time phrase or a near year: the weakest signal (see [`Signals::time_only`]).
+    time: Option<Reason>,
 }
 
 impl Signals {
@@ -163,7 +231,7 @@ impl Signals {
             signals.strong.push(Reason::SearchKeyword(word.to_string()));
         }
         if let Some(found) = time_sensitive(lower, config.current_year) {
-            signals.weak.push(Reason::TimeSensitive(found.to_string()));
+            signals.time = Some(Reason::TimeSensitive(found.to_string()));
         }
         if let Some(found) = LIVE_TOPIC.find(lower) {
             signals
@@ -181,10 +249,17 @@ impl Signals {
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.strong.is_empty() && self.weak.is_empty()
+        self.strong.is_empty() && self.weak.is_empty() && self.time.is_none()
     }
 
+    /// Only a time word matched: the web is likely but not certain.
+    pub(super) fn time_only(&self) -> bool {
+        self.strong.is_empty() && self.weak.is_empty() && self.time.is_some()
+    }
+
+    /// Strong reasons first, then the time phrase, then the other weak ones.
     pub(super) fn into_reasons(mut self) -> Vec<Reason> {
+        self.strong.extend(self.time);
         self.strong.append(&mut self.weak);
         self.strong
     }
@@ -199,6 +274,11 @@ pub(super) fn chat_intent(lower: &str, chat_keywords: &[String]) -> Option<Reaso
         return Some(Reason::ChatIntent(found.as_str().to_string()));
     }
     first_keyword(lower, chat_keywords).map(|word| Reason::ChatKeyword(word.to_string()))
+}
+
+/// The message is about the writer: their feelings, day or plans.
+pub(super) fn personal(lower: &str) -> Option<&str> {
+    PERSONAL.find(lower).map(|found| found.as_str())
 }
 
 /// A time phrase, or a year from `current_year` up to ten years ahead.

@@ -163,6 +163,7 @@ impl WireFormat for PerplexityAgent {
             model: response.model.unwrap_or_else(|| self.model().to_string()),
             usage: response.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query: None,
         })
     }
 

@@ -165,6 +165,7 @@ impl StreamDecoder for AgentStream {
             model: last.model.take().unwrap_or(self.model),
             usage: last.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query: None,
         })
     }
 }

@@ -22,6 +22,7 @@ fn request() -> CompletionRequest {
             ChatMessage::new(Role::User, "What changed in Rust 1.90?"),
         ],
         user_hash: Some("hashed-user".into()),
+        web_tool: false,
     }
 }
 

@@ -29,6 +29,12 @@ pub trait WireFormat: std::fmt::Debug + Send + Sync {
 
     /// The state for reading one streamed response.
     fn stream_decoder(&self, redactor: &Redactor) -> Box<dyn StreamDecoder>;
+
+    /// Whether this format sends the `search_web` function tool when a
+    /// request asks for it (`CompletionRequest::web_tool`).
+    fn offers_web_tool(&self) -> bool {
+        false
+    }
 }
 
 /// Reads one streamed response, event by event.

@@ -25,6 +25,7 @@ mod openai_chat;
 mod openai_responses;
 mod openai_responses_body;
 mod openai_responses_stream;
+mod openai_tool;
 mod sonar;
 mod source_numbering;
 mod sse;

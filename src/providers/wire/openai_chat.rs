@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::decode::{decode, malformed};
 use super::format::{Flow, StreamDecoder, WireFormat, chat_completion_data, endpoint};
+use super::openai_tool::{self, StreamedCalls, ToolCall};
 use super::sse::SseEvent;
 use crate::config::{OpenAiConfig, TokenLimitField};
 use crate::providers::error::{ProviderError, Redactor};
@@ -49,6 +50,10 @@ impl WireFormat for OpenAiChat {
         &self.model
     }
 
+    fn offers_web_tool(&self) -> bool {
+        true
+    }
+
     fn endpoint(&self) -> &url::Url {
         &self.chat_url
     }
@@ -82,6 +87,9 @@ impl WireFormat for OpenAiChat {
         if let Some(user) = &request.user_hash {
             body.insert("safety_identifier".into(), json!(user));
         }
+        if request.web_tool {
+            body.insert("tools".into(), openai_tool::tools());
+        }
         if stream {
             body.insert("stream".into(), json!(true));
             body.insert("stream_options".into(), json!({"include_usage": true}));
@@ -104,8 +112,9 @@ impl WireFormat for OpenAiChat {
             ));
         };
         let message = choice.message.unwrap_or_default();
+        let tool_query = openai_tool::query_of(&message.tool_calls);
         let text = message.content.or(message.refusal).unwrap_or_default();
-        if text.is_empty() {
+        if text.is_empty() && tool_query.is_none() {
             return Err(empty_answer(choice.finish_reason.as_deref()));
         }
         Ok(Completion {
@@ -114,6 +123,7 @@ impl WireFormat for OpenAiChat {
             model: response.model.unwrap_or_else(|| self.model.clone()),
             usage: response.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query,
         })
     }
 
@@ -124,6 +134,7 @@ impl WireFormat for OpenAiChat {
             model: self.model.clone(),
             usage: None,
             finish_reason: None,
+            tool_calls: StreamedCalls::default(),
         })
     }
 }
@@ -182,6 +193,8 @@ struct Message {
     content: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCall>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -227,6 +240,8 @@ struct Delta {
     content: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCall>>,
 }
 
 /// The state of one OpenAI stream.
@@ -237,6 +252,7 @@ pub struct OpenAiChatStream {
     model: String,
     usage: Option<Usage>,
     finish_reason: Option<String>,
+    tool_calls: StreamedCalls,
 }
 
 impl StreamDecoder for OpenAiChatStream {
@@ -267,7 +283,11 @@ impl StreamDecoder for OpenAiChatStream {
             if let Some(reason) = choice.finish_reason {
                 self.finish_reason = Some(reason);
             }
-            let delta = choice.delta.and_then(|d| d.content.or(d.refusal));
+            let Some(delta) = choice.delta else { continue };
+            if let Some(calls) = delta.tool_calls {
+                self.tool_calls.add(calls);
+            }
+            let delta = delta.content.or(delta.refusal);
             if let Some(fragment) = delta.filter(|f| !f.is_empty()) {
                 self.text.push_str(&fragment);
                 // The receiver may have gone (the user left); the answer is still completed.
@@ -292,7 +312,8 @@ impl StreamDecoder for OpenAiChatStream {
                 ),
             });
         }
-        if self.text.is_empty() {
+        let tool_query = self.tool_calls.query();
+        if self.text.is_empty() && tool_query.is_none() {
             return Err(empty_answer(self.finish_reason.as_deref()));
         }
         Ok(Completion {
@@ -301,6 +322,7 @@ impl StreamDecoder for OpenAiChatStream {
             model: self.model,
             usage: self.usage,
             provider: PROVIDER,
+            tool_query,
         })
     }
 }
@@ -327,6 +349,7 @@ mod tests {
                 ChatMessage::new(Role::User, "hi"),
             ],
             user_hash: None,
+            web_tool: false,
         }
     }
 
@@ -459,5 +482,50 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("upstream exploded"));
+    }
+
+    #[test]
+    fn the_tool_is_offered_only_when_the_request_asks_for_it() {
+        let api = api(&[]);
+        assert!(body_json(&api, false).get("tools").is_none());
+        let offered = CompletionRequest {
+            web_tool: true,
+            ..request()
+        };
+        let body: Value = serde_json::from_slice(&api.body(&offered, true)).unwrap();
+        assert_eq!(body["tools"][0]["function"]["name"], "search_web");
+    }
+
+    #[test]
+    fn a_tool_call_without_text_is_an_answer_with_a_query() {
+        let body = br#"{"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"search_web","arguments":"{\"query\":\"f1 calendar\"}"}}]},"finish_reason":"tool_calls"}]}"#;
+        let completion = api(&[]).parse(body, &Redactor::default()).unwrap();
+        assert_eq!(completion.tool_query.as_deref(), Some("f1 calendar"));
+        assert_eq!(completion.text, "");
+        let other = br#"{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"other","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
+        assert!(
+            api(&[]).parse(other, &Redactor::default()).is_err(),
+            "no text, no search: empty"
+        );
+    }
+
+    #[test]
+    fn a_streamed_tool_call_is_assembled_from_its_fragments() {
+        let api = api(&[]);
+        let mut parser = api.stream_decoder(&Redactor::default());
+        let done = feed(
+            parser.as_mut(),
+            &[
+                r#"{"choices":[{"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"search_web","arguments":""}}]}}]}"#,
+                r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"query\":"}}]}}]}"#,
+                r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"next f1 race\"}"}}]},"finish_reason":"tool_calls"}]}"#,
+                "[DONE]",
+            ],
+        )
+        .unwrap();
+        let completion = parser
+            .finish(done, &tokio::sync::mpsc::unbounded_channel().0)
+            .unwrap();
+        assert_eq!(completion.tool_query.as_deref(), Some("next f1 race"));
     }
 }

@@ -129,6 +129,7 @@ impl WireFormat for OpenAiResponses {
             model: response.model.unwrap_or_else(|| self.model.clone()),
             usage: response.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query: None,
         })
     }
 

@@ -130,6 +130,7 @@ impl StreamDecoder for ResponsesStream {
             model: last.model.unwrap_or(self.model),
             usage: last.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query: None,
         })
     }
 }

@@ -27,6 +27,7 @@ fn request() -> CompletionRequest {
             ChatMessage::new(Role::User, "alice: and now?"),
         ],
         user_hash: Some("hashed-user".into()),
+        web_tool: false,
     }
 }
 

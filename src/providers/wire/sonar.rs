@@ -100,6 +100,7 @@ impl WireFormat for LegacySonar {
             model: response.model.unwrap_or_else(|| self.model.clone()),
             usage: response.usage.map(Usage::from),
             provider: PROVIDER,
+            tool_query: None,
         })
     }
 
@@ -273,6 +274,7 @@ impl StreamDecoder for SonarStream {
             model: self.model,
             usage: self.usage,
             provider: PROVIDER,
+            tool_query: None,
         })
     }
 }
