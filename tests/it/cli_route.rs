@@ -97,7 +97,7 @@ fn a_single_configured_provider_answers_everything() {
     assert!(output.status.success());
     assert_eq!(
         stdout(&output),
-        "openai  (only provider; would go to chat: default_conversation)\n"
+        "openai  (only provider; would go to chat: chat_intent(\"explain\"))\n"
     );
 }
 
