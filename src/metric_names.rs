@@ -59,6 +59,9 @@ pub const CONVERSATIONS_STORED: &str = "duet_conversations_stored";
 pub const DISCORD_SEND_FAILURES: &str = "duet_discord_send_failures_total";
 /// Counter: memory writes (a turn, a token count) that failed, by `operation` and `kind`.
 pub const MEMORY_WRITE_FAILURES: &str = "duet_memory_write_failures_total";
+/// Gauge: 1 for the provider answering web questions now (`provider`:
+/// perplexity or openai_web_search), 0 for one that did before a reload.
+pub const WEB_PROVIDER: &str = "duet_web_provider";
 
 /// Histograms, for exporters that need bucket settings.
 pub const HISTOGRAMS: &[&str] = &[
@@ -95,6 +98,7 @@ pub const ALL: &[&str] = &[
     CONVERSATIONS_STORED,
     DISCORD_SEND_FAILURES,
     MEMORY_WRITE_FAILURES,
+    WEB_PROVIDER,
 ];
 
 #[cfg(test)]

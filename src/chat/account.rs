@@ -74,6 +74,7 @@ impl ChatService {
         };
         StatusReport {
             mode: config.effective_mode().to_string(),
+            web_provider: live.providers.web_label().map(str::to_string),
             providers,
             rate_limit_remaining: live.limiter.remaining(user_id),
             rate_limit: live.limiter.limit(),

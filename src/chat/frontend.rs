@@ -56,6 +56,8 @@ pub struct Answer {
 pub struct StatusReport {
     /// hybrid, openai_only or perplexity_only.
     pub mode: String,
+    /// Who answers web questions (`perplexity`, `openai_web_search`), if anyone.
+    pub web_provider: Option<String>,
     pub providers: Vec<ProviderStatus>,
     /// Messages the caller may still send now without being rate limited.
     pub rate_limit_remaining: u32,

@@ -11,6 +11,7 @@ use tokio::sync::{Semaphore, watch};
 use super::limits::UserLimiter;
 use super::router::RouterConfig;
 use crate::config::Config;
+use crate::metric_names as names;
 use crate::providers::Providers;
 
 /// The configuration in force and what is built from it.
@@ -55,6 +56,7 @@ impl Live {
             _ => Arc::new(Semaphore::new(config.limits.max_concurrent_turns)),
         };
         let router = RouterConfig::from_config(&config, current_year());
+        publish_web_provider(previous.map(|p| &*p.providers), &providers);
         Self {
             config,
             providers,
@@ -67,6 +69,19 @@ impl Live {
     /// A channel holding `self`.
     pub fn channel(self) -> (LiveSender, LiveReceiver) {
         watch::channel(Arc::new(self))
+    }
+}
+
+/// The web provider gauge: the one in force is 1, the one a reload replaced 0.
+fn publish_web_provider(previous: Option<&Providers>, providers: &Providers) {
+    let now = providers.web_label();
+    if let Some(before) = previous.and_then(Providers::web_label)
+        && Some(before) != now
+    {
+        metrics::gauge!(names::WEB_PROVIDER, "provider" => before).set(0.0);
+    }
+    if let Some(now) = now {
+        metrics::gauge!(names::WEB_PROVIDER, "provider" => now).set(1.0);
     }
 }
 

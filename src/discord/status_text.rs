@@ -8,6 +8,9 @@ use crate::chat::{ProviderStatus, StatusReport};
 /// Renders the report as a short Markdown block.
 pub fn render_status(report: &StatusReport) -> String {
     let mut lines = vec![format!("**Mode:** {}", report.mode)];
+    if let Some(web) = &report.web_provider {
+        lines.push(format!("**Web answers:** {web}"));
+    }
     // With one provider there is nothing to route.
     if report.mode == "hybrid" {
         lines.push(ROUTING_OUTCOMES.to_string());
@@ -84,6 +87,7 @@ mod tests {
     fn status_shows_mode_models_pools_and_the_callers_budget() {
         let report = StatusReport {
             mode: "hybrid".into(),
+            web_provider: Some("perplexity".into()),
             providers: vec![
                 ProviderStatus {
                     provider: ProviderKind::OpenAi,
@@ -104,7 +108,7 @@ mod tests {
         assert_eq!(
             render_status(&report),
             format!(
-                "**Mode:** hybrid\n{ROUTING_OUTCOMES}\n\
+                "**Mode:** hybrid\n**Web answers:** perplexity\n{ROUTING_OUTCOMES}\n\
              **openai** · `gpt-4o`\n  pool: limits.rpm 500, new connections 2, requests 12\n\
              **perplexity** · `sonar-pro`\n\
              **Your rate limit:** 4 of 5 messages left per minute\n\

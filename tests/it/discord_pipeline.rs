@@ -475,6 +475,7 @@ async fn status_is_ephemeral_and_shows_the_mode_and_models() {
     assert!(ephemeral_deferral(&deferral), "{deferral:#?}");
     let text = answer.content().expect("status text");
     assert!(text.starts_with("**Mode:** hybrid"), "{text}");
+    assert!(text.contains("**Web answers:** perplexity"), "{text}");
     assert!(text.contains("`mock-gpt`"), "{text}");
     assert!(text.contains("`mock-sonar`"), "{text}");
 }

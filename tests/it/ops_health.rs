@@ -167,6 +167,11 @@ async fn health_and_metrics_report_both_pools_after_traffic_to_both_providers() 
     let (status, text) = duet.get("/metrics").await;
     assert_eq!(status, 200);
     let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        value(&samples, "duet_web_provider", &[("provider", "perplexity")]),
+        1.0,
+        "the metrics name the web provider"
+    );
     let mut dialled = 0.0;
     for provider in ["openai", "perplexity"] {
         let pool = &health["providers"][provider]["pool"];

@@ -170,6 +170,7 @@ impl Conversations for ScriptedConversations {
         self.note(format!("status {user_id}"));
         StatusReport {
             mode: "hybrid".into(),
+            web_provider: Some("perplexity".into()),
             providers: vec![ProviderStatus {
                 provider: ProviderKind::OpenAi,
                 model: "test-model".into(),
