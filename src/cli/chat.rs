@@ -103,12 +103,14 @@ pub async fn chat(cli: &Cli, env: &HashMap<String, String>, user: &str, verbose:
 }
 
 /// Answers `message`, showing the web searches the provider runs on one
-/// stderr line while the answer is on its way (the answer itself prints whole).
+/// stderr line while the answer is on its way (the answer itself prints
+/// whole). Searches seen only in the last update are shown too, so a fast
+/// answer never hides them.
 async fn answer_showing_searches(service: &ChatService, message: Incoming) -> Outcome {
     let (progress, mut shown) = tokio::sync::watch::channel(Partial::default());
     let handle = service.handle(message, Some(progress));
     tokio::pin!(handle);
-    let mut printed = false;
+    let mut printed: Vec<String> = Vec::new();
     let outcome = loop {
         tokio::select! {
             outcome = &mut handle => break outcome,
@@ -116,22 +118,24 @@ async fn answer_showing_searches(service: &ChatService, message: Incoming) -> Ou
                 if changed.is_err() {
                     break handle.await;
                 }
-                let line = {
-                    let partial = shown.borrow_and_update();
-                    (partial.text.is_empty() && !partial.searching.is_empty())
-                        .then(|| messages::searching(&partial.searching))
-                };
-                if let Some(line) = line {
-                    eprint!("\r{line}");
-                    printed = true;
-                }
+                show_searches(&shown.borrow_and_update(), &mut printed);
             }
         }
     };
-    if printed {
+    show_searches(&shown.borrow(), &mut printed);
+    if !printed.is_empty() {
         eprintln!();
     }
     outcome
+}
+
+/// Rewrites the stderr line when the searches announced so far changed.
+fn show_searches(partial: &Partial, printed: &mut Vec<String>) {
+    if partial.searching.is_empty() || partial.searching == *printed {
+        return;
+    }
+    eprint!("\r{}", messages::searching(&partial.searching));
+    printed.clone_from(&partial.searching);
 }
 
 /// The lines typed at the prompt. stdin blocks; it is read on its own
