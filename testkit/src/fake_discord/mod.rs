@@ -12,7 +12,11 @@ pub mod bot;
 pub mod conversations;
 pub mod fixtures;
 mod gateway;
+mod recorded;
 mod rest;
+
+use recorded::describe;
+pub use recorded::{Recorded, count};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,53 +33,6 @@ use gateway::{Gateway, Outgoing};
 
 /// How long [`FakeDiscord::wait_until`] waits before failing the test.
 pub const WAIT: Duration = Duration::from_secs(15);
-
-/// One call the bot made.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    /// Path without the `/api/v10` prefix and without the query.
-    pub path: String,
-    pub body: Value,
-    pub status: u16,
-    /// The JSON the fake answered with (`Null` for 204s).
-    pub response: Value,
-    pub at: Instant,
-}
-
-impl Recorded {
-    pub fn is(&self, method: &str, path: &str) -> bool {
-        self.method == method && self.path == path
-    }
-
-    /// The `content` of a message body, if any.
-    pub fn content(&self) -> Option<&str> {
-        self.body["content"].as_str()
-    }
-
-    /// A REST call (not a gateway op).
-    pub fn is_rest(&self) -> bool {
-        self.method != "WS"
-    }
-
-    /// The message a new bot message replies to, if it is one.
-    pub fn replies_to(&self) -> Option<u64> {
-        if self.method != "POST" || !self.path.ends_with("/messages") {
-            return None;
-        }
-        self.body["message_reference"]["message_id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-    }
-
-    /// The id of the message the fake returned.
-    pub fn message_id(&self) -> u64 {
-        self.response["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .expect("a message response")
-    }
-}
 
 /// A failure to answer instead of the normal response.
 struct Failure {
@@ -321,18 +278,6 @@ impl FakeDiscord {
             body,
         });
     }
-}
-
-pub fn count(log: &[Recorded], method: &str, path: &str) -> usize {
-    log.iter().filter(|r| r.is(method, path)).count()
-}
-
-fn describe(log: &[Recorded]) -> String {
-    log.iter()
-        .filter(|r| r.path != "HEARTBEAT")
-        .map(|r| format!("  {} {} -> {} {}", r.method, r.path, r.status, r.body))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A user's message, built for MESSAGE_CREATE.
