@@ -13,7 +13,7 @@ use duet_testkit::fake_discord::bot::RunningBot;
 use duet_testkit::fake_discord::fixtures::{
     ALICE, APPLICATION_ID, BOB, DM_ALICE, GENERAL, GUILD_ID,
 };
-use duet_testkit::fake_discord::{Recorded, UserMessage};
+use duet_testkit::fake_discord::{Recorded, UserMessage, WAIT};
 use duet_testkit::mock_llm::{
     ALPHA_URL, BETA_URL, Fault, MockLlm, Route, openai_text, perplexity_raw_text, search_query,
 };
@@ -70,6 +70,24 @@ impl Stack {
         let scope = self.service().config().memory.scope;
         let key = ConversationKey::new(scope, &user.to_string(), &channel.to_string());
         self.service().memory().load(&key).await.expect("memory")
+    }
+
+    /// Waits until `n` turns of `user` in `channel` are stored: a streamed
+    /// reply is on screen before its turn is written, so the screen alone
+    /// does not say the turn is done. Polls the store, bounded by `WAIT`.
+    async fn wait_stored(&self, user: u64, channel: u64, n: usize) -> Arc<[duet::chat::Turn]> {
+        let poll = async {
+            loop {
+                let turns = self.stored(user, channel).await;
+                if turns.len() >= n {
+                    return turns;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(WAIT, poll)
+            .await
+            .unwrap_or_else(|_| panic!("{n} turns were not stored in time"))
     }
 
     /// Waits until `channel` shows `n` messages from the bot and returns the log.
@@ -539,7 +557,7 @@ async fn a_streamed_turn_is_answered_when_the_organisation_may_not_stream() {
         "the second turn never streams"
     );
     assert!(stack.mock.requests_on(Route::Agent).is_empty());
-    assert_eq!(stack.stored(ALICE.id, DM_ALICE).await.len(), 2);
+    assert_eq!(stack.wait_stored(ALICE.id, DM_ALICE, 2).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
