@@ -17,7 +17,7 @@ use tracing::warn;
 use super::agent_response::{AgentResponse, Answer, check_status};
 use super::agent_stream::AgentStream;
 use super::decode::{decode, malformed};
-use super::format::{StreamDecoder, WireFormat, endpoint};
+use super::format::{StreamDecoder, WireFormat, endpoint, instructions};
 use crate::config::PerplexityConfig;
 use crate::providers::error::{ProviderError, Redactor};
 use crate::providers::types::{Completion, CompletionRequest, ProviderKind, Role, Usage};
@@ -123,14 +123,8 @@ impl WireFormat for PerplexityAgent {
                 body.insert("preset".into(), json!(preset));
             }
         }
-        let system: Vec<&str> = request
-            .messages
-            .iter()
-            .filter(|m| m.role == Role::System)
-            .map(|m| m.content.as_str())
-            .collect();
-        if !system.is_empty() {
-            body.insert("instructions".into(), json!(system.join("\n\n")));
+        if let Some(instructions) = instructions(request) {
+            body.insert("instructions".into(), json!(instructions));
         }
         let input: Vec<Value> = request
             .messages

@@ -93,6 +93,19 @@ pub fn endpoint(base: &url::Url, relative: &str) -> url::Url {
     url
 }
 
+/// The system messages joined as the `instructions` of a Responses-shaped
+/// request (OpenAI's Responses API and Perplexity's Agent API); `None` when
+/// there are none.
+pub fn instructions(request: &CompletionRequest) -> Option<String> {
+    let system: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|m| m.role == crate::providers::types::Role::System)
+        .map(|m| m.content.as_str())
+        .collect();
+    (!system.is_empty()).then(|| system.join("\n\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::decode::{decode, malformed};
-use super::format::{StreamDecoder, WireFormat, endpoint};
+use super::format::{StreamDecoder, WireFormat, endpoint, instructions};
 use super::openai_responses_body::{PROVIDER, ResponseBody};
 use super::openai_responses_stream::ResponsesStream;
 use super::url_citations::Citations;
@@ -78,14 +78,8 @@ impl WireFormat for OpenAiResponses {
     fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
         let mut body = Map::new();
         body.insert("model".into(), json!(self.model));
-        let system: Vec<&str> = request
-            .messages
-            .iter()
-            .filter(|m| m.role == Role::System)
-            .map(|m| m.content.as_str())
-            .collect();
-        if !system.is_empty() {
-            body.insert("instructions".into(), json!(system.join("\n\n")));
+        if let Some(instructions) = instructions(request) {
+            body.insert("instructions".into(), json!(instructions));
         }
         let input: Vec<Value> = request
             .messages
