@@ -10,13 +10,15 @@ use duet::config::{Config, MemoryScope};
 use duet::providers::ProviderKind;
 use duet_testkit::mock_llm::{ALPHA_URL, Fault, MockLlm, Route};
 
-struct Bot {
-    service: ChatService,
-    app: App,
+/// The real application (`App::build`) on the mock, memory in a temporary
+/// directory, no retries; shared with the routing tool's tests.
+pub(crate) struct Bot {
+    pub(crate) service: ChatService,
+    pub(crate) app: App,
     _dir: tempfile::TempDir,
 }
 
-async fn bot(mock: &MockLlm, extra: &[(&str, &str)]) -> Bot {
+pub(crate) async fn bot(mock: &MockLlm, extra: &[(&str, &str)]) -> Bot {
     let dir = tempfile::tempdir().unwrap();
     let mut env = mock.config_env();
     env.insert(

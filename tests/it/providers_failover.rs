@@ -12,7 +12,8 @@ const OPENAI: ProviderKind = ProviderKind::OpenAi;
 const PERPLEXITY: ProviderKind = ProviderKind::Perplexity;
 
 /// No retries, so a scripted failure fails the provider at once.
-const NO_RETRIES: &[(&str, &str)] = &[("OPENAI_MAX_RETRIES", "0"), ("PERPLEXITY_MAX_RETRIES", "0")];
+pub(crate) const NO_RETRIES: &[(&str, &str)] =
+    &[("OPENAI_MAX_RETRIES", "0"), ("PERPLEXITY_MAX_RETRIES", "0")];
 
 /// The mock's OpenAI echoes the question, so this answer reads as a disclaimer.
 const DISCLAIMER: &str = "I can't browse the internet, so what is the news today?";

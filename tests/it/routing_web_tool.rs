@@ -3,49 +3,19 @@
 //! tool when the message holds [`CALL_SEARCH_WEB`], so these tests show the
 //! plumbing, not how well a real model decides.
 
-use std::sync::Arc;
-
-use duet::app::{App, Role};
-use duet::chat::{
-    Answer, ChatService, ConversationKey, Conversations, Incoming, Outcome, messages,
-};
-use duet::config::{Config, MemoryScope, WebTool};
+use duet::chat::{Answer, ConversationKey, Conversations, Incoming, Outcome, messages};
+use duet::config::{MemoryScope, WebTool};
 use duet::providers::{AnswerPlan, Progress, ProviderKind, Providers};
 use duet_testkit::clients::{ask, providers};
 use duet_testkit::mock_llm::{
     ALPHA_URL, CALL_SEARCH_WEB, Fault, MockLlm, Route, last_user_message, openai_text,
 };
 
+use crate::chat_pipeline::{Bot, bot};
+use crate::providers_failover::NO_RETRIES;
+
 const OPENAI: ProviderKind = ProviderKind::OpenAi;
 const PERPLEXITY: ProviderKind = ProviderKind::Perplexity;
-const NO_RETRIES: &[(&str, &str)] = &[("OPENAI_MAX_RETRIES", "0"), ("PERPLEXITY_MAX_RETRIES", "0")];
-
-struct Bot {
-    service: ChatService,
-    _app: App,
-    _dir: tempfile::TempDir,
-}
-
-async fn bot(mock: &MockLlm, extra: &[(&str, &str)]) -> Bot {
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = mock.config_env();
-    env.insert(
-        "DATABASE_PATH".into(),
-        dir.path().join("duet.db").display().to_string(),
-    );
-    for (key, value) in NO_RETRIES.iter().chain(extra) {
-        env.insert(key.to_string(), value.to_string());
-    }
-    let config = Arc::new(Config::from_env(&env).expect("valid test config"));
-    let app = App::build(config, Role::Terminal)
-        .await
-        .expect("the application starts");
-    Bot {
-        service: app.service.clone(),
-        _app: app,
-        _dir: dir,
-    }
-}
 
 async fn send(bot: &Bot, text: &str) -> Answer {
     let incoming = Incoming {
