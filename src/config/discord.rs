@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::parse::to_usize;
 use super::reader::Reader;
 use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
@@ -169,6 +170,17 @@ pub const API_BASE_URL: KeySpec = KeySpec {
     .reload(ReloadClass::Restart)
 };
 
+pub const ATTACH_LONG_ANSWERS_CHARS: KeySpec = KeySpec::new(
+    S,
+    "ATTACH_LONG_ANSWERS_CHARS",
+    "0",
+    Kind::Uint {
+        min: 0,
+        max: 10_000_000,
+    },
+    "Answers longer than this many characters are sent as an answer.md file with a one-line lead; 0 = never.",
+);
+
 pub const SECTION: SectionSpec = SectionSpec {
     name: S,
     doc: "Discord connection, who the bot answers, and how it shows replies.",
@@ -189,6 +201,7 @@ pub const SECTION: SectionSpec = SectionSpec {
         STREAM_EDIT_INTERVAL_MS,
         COMMAND_GUILD_IDS,
         API_BASE_URL,
+        ATTACH_LONG_ANSWERS_CHARS,
     ],
 };
 
@@ -211,6 +224,8 @@ pub struct DiscordConfig {
     pub stream_edit_interval: Duration,
     pub command_guild_ids: Vec<u64>,
     pub api_base_url: Option<url::Url>,
+    /// Answers longer than this (characters) go as a file; 0 = never.
+    pub attach_long_answers_chars: usize,
 }
 
 impl DiscordConfig {
@@ -232,6 +247,7 @@ impl DiscordConfig {
             stream_edit_interval: Duration::from_millis(r.uint(&STREAM_EDIT_INTERVAL_MS)),
             command_guild_ids: r.ids(&COMMAND_GUILD_IDS),
             api_base_url: r.opt_url(&API_BASE_URL),
+            attach_long_answers_chars: to_usize(r.uint(&ATTACH_LONG_ANSWERS_CHARS)),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! reload class; `schema.rs` gathers them; `source.rs` layers defaults, file
 //! and environment on the `config` crate; `reader.rs` checks and converts.
 
+mod attachments;
 mod diff;
 mod discord;
 pub mod docs;
@@ -34,6 +35,7 @@ mod suggest;
 mod typed;
 mod warnings;
 
+pub use attachments::{AttachmentsConfig, Vision};
 pub use diff::ReloadDiff;
 pub use discord::{ActivityKind, DiscordConfig, Presence};
 pub use env::env_from_os;

@@ -2,6 +2,7 @@
 //! token budgets and the system prompt. A change of a provider key rebuilds
 //! the provider clients on reload; the prompt keys apply live.
 
+use super::attachments::{VISION, VISION_MODELS};
 use super::parse::to_usize;
 use super::pool::{self, PoolConfig};
 use super::reader::Reader;
@@ -228,6 +229,8 @@ pub const SECTION: SectionSpec = SectionSpec {
         OUTPUT_TOKENS,
         CONTEXT_WINDOW,
         SYSTEM_MESSAGE,
+        VISION,
+        VISION_MODELS,
     ],
 };
 

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 pub use super::spec::{KeySpec, Kind, ReloadClass, SectionSpec};
 use super::suggest::closest;
-use super::{discord, health, limits, logging, memory, orchestrator, pool, providers, routing};
+use super::{attachments, discord, health, limits, logging, memory, orchestrator, pool, providers, routing};
 
 /// Every section in the order `check-config` prints them.
 pub const SECTION_SPECS: &[SectionSpec] = &[
@@ -19,6 +19,7 @@ pub const SECTION_SPECS: &[SectionSpec] = &[
     orchestrator::SECTION,
     memory::SECTION,
     routing::SECTION,
+    attachments::SECTION,
     logging::SECTION,
     health::SECTION,
 ];

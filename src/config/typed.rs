@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::attachments::AttachmentsConfig;
 use super::discord::DiscordConfig;
 use super::health::HealthConfig;
 use super::ini::IniFile;
@@ -41,6 +42,8 @@ pub struct Config {
     pub orchestrator: OrchestratorConfig,
     pub memory: MemoryConfig,
     pub routing: RoutingConfig,
+    /// `[Default] VISION`, `VISION_MODELS` and `[Attachments]`.
+    pub attachments: AttachmentsConfig,
     pub logging: LoggingConfig,
     pub health: HealthConfig,
     /// `[ConnectionPool] TLS_CA_FILE`: extra PEM roots for both providers.
@@ -126,6 +129,7 @@ impl Config {
             orchestrator: OrchestratorConfig::read(r),
             memory: MemoryConfig::read(r),
             routing: RoutingConfig::read(r),
+            attachments: AttachmentsConfig::read(r),
             logging: LoggingConfig::read(r),
             health: HealthConfig::read(r),
             tls_ca_file: r.opt_path(&pool::TLS_CA_FILE),
