@@ -67,6 +67,9 @@ impl Role {
 pub struct ChatMessage {
     pub role: Role,
     pub content: String,
+    /// Images sent with a user message (chat wire formats only; never stored).
+    #[serde(skip)]
+    pub images: Vec<ImageInput>,
 }
 
 impl ChatMessage {
@@ -74,7 +77,32 @@ impl ChatMessage {
         Self {
             role,
             content: content.into(),
+            images: Vec::new(),
         }
+    }
+}
+
+/// An image sent inline with a user message, as a `data:` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImageInput {
+    /// `image/png`, `image/jpeg`, `image/webp` or `image/gif`, sniffed from the bytes.
+    pub media_type: &'static str,
+    pub bytes: bytes::Bytes,
+}
+
+impl ImageInput {
+    /// `data:image/png;base64,…`
+    pub fn data_url(&self) -> String {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.bytes);
+        format!("data:{};base64,{encoded}", self.media_type)
+    }
+}
+
+/// Never the bytes: a debug print of a request must stay readable.
+impl fmt::Debug for ImageInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ImageInput({}, {} bytes)", self.media_type, self.bytes.len())
     }
 }
 

@@ -15,7 +15,9 @@ use super::openai_tool::{self, StreamedCalls, ToolCall};
 use super::sse::SseEvent;
 use crate::config::{OpenAiConfig, TokenLimitField};
 use crate::providers::error::{ProviderError, Redactor};
-use crate::providers::types::{Completion, CompletionRequest, ProviderKind, Usage};
+use crate::providers::types::{
+    ChatMessage, Completion, CompletionRequest, ProviderKind, Role, Usage,
+};
 
 const PROVIDER: ProviderKind = ProviderKind::OpenAi;
 
@@ -67,7 +69,7 @@ impl WireFormat for OpenAiChat {
         let messages: Vec<Value> = request
             .messages
             .iter()
-            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+            .map(chat_message)
             .collect();
         let mut body = Map::new();
         body.insert("model".into(), json!(self.model));
@@ -140,6 +142,19 @@ impl WireFormat for OpenAiChat {
 }
 
 /// A reasoning model can spend the whole budget thinking and say nothing.
+/// A message as chat completions takes it: a string, or for a user message
+/// with images, a text part followed by one `image_url` part per image.
+fn chat_message(message: &ChatMessage) -> Value {
+    if message.images.is_empty() || message.role != Role::User {
+        return json!({"role": message.role.as_str(), "content": message.content});
+    }
+    let mut parts = vec![json!({"type": "text", "text": message.content})];
+    parts.extend(message.images.iter().map(|image| {
+        json!({"type": "image_url", "image_url": {"url": image.data_url(), "detail": "auto"}})
+    }));
+    json!({"role": message.role.as_str(), "content": parts})
+}
+
 fn empty_answer(finish_reason: Option<&str>) -> ProviderError {
     let hint = if finish_reason == Some("length") {
         " (the OUTPUT_TOKENS budget ran out, often spent on reasoning)"
@@ -351,6 +366,29 @@ mod tests {
             user_hash: None,
             web_tool: false,
         }
+    }
+
+    fn with_image() -> CompletionRequest {
+        let mut request = request();
+        request.messages[1].images = vec![crate::providers::ImageInput {
+            media_type: "image/png",
+            bytes: bytes::Bytes::from_static(b"\x89PNG"),
+        }];
+        request
+    }
+
+    #[test]
+    fn a_user_message_with_images_becomes_text_and_image_url_parts() {
+        let api = api(&[]);
+        let body: Value = serde_json::from_slice(&api.body(&with_image(), false)).unwrap();
+        assert_eq!(body["messages"][0]["content"], "be brief");
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"type": "text", "text": "hi"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw==", "detail": "auto"}},
+            ])
+        );
     }
 
     fn body_json(api: &OpenAiChat, stream: bool) -> Value {

@@ -21,7 +21,7 @@ use super::openai_responses_stream::ResponsesStream;
 use super::url_citations::Citations;
 use crate::config::OpenAiConfig;
 use crate::providers::error::{ProviderError, Redactor};
-use crate::providers::types::{Completion, CompletionRequest, Role, Usage};
+use crate::providers::types::{ChatMessage, Completion, CompletionRequest, Role, Usage};
 
 /// The schema's minimum for `max_output_tokens`.
 const MIN_OUTPUT_TOKENS: usize = 16;
@@ -51,14 +51,22 @@ impl OpenAiResponses {
     }
 }
 
-/// One history message as an input item.
-fn input_item(role: Role, text: &str) -> Value {
-    let part = if role == Role::Assistant {
+/// One history message as an input item; a user message's images follow
+/// its text as `input_image` parts (not with the web search: images are
+/// only for the chat model).
+fn input_item(message: &ChatMessage, with_images: bool) -> Value {
+    let part = if message.role == Role::Assistant {
         "output_text"
     } else {
         "input_text"
     };
-    json!({"type": "message", "role": role.as_str(), "content": [{"type": part, "text": text}]})
+    let mut content = vec![json!({"type": part, "text": message.content})];
+    if with_images && message.role == Role::User {
+        content.extend(message.images.iter().map(|image| {
+            json!({"type": "input_image", "image_url": image.data_url(), "detail": "auto"})
+        }));
+    }
+    json!({"type": "message", "role": message.role.as_str(), "content": content})
 }
 
 impl WireFormat for OpenAiResponses {
@@ -85,7 +93,7 @@ impl WireFormat for OpenAiResponses {
             .messages
             .iter()
             .filter(|m| m.role != Role::System)
-            .map(|m| input_item(m.role, &m.content))
+            .map(|m| input_item(m, !self.web_search))
             .collect();
         body.insert("input".into(), Value::Array(input));
         body.insert("max_output_tokens".into(), json!(self.output_tokens));

@@ -230,3 +230,25 @@ proptest! {
         prop_assert!(marked.len() >= text.len());
     }
 }
+
+fn with_image() -> CompletionRequest {
+    let mut request = request();
+    request.messages[3].images = vec![crate::providers::ImageInput {
+        media_type: "image/jpeg",
+        bytes: bytes::Bytes::from_static(b"\xFF\xD8\xFF"),
+    }];
+    request
+}
+
+#[test]
+fn images_are_input_image_parts_with_detail_auto_but_never_for_the_web_search() {
+    let chat: Value = serde_json::from_slice(&api(&[], false).body(&with_image(), false)).unwrap();
+    let content = &chat["input"][2]["content"];
+    assert_eq!(content[0], serde_json::json!({"type": "input_text", "text": "alice: and now?"}));
+    assert_eq!(
+        content[1],
+        serde_json::json!({"type": "input_image", "image_url": "data:image/jpeg;base64,/9j/", "detail": "auto"})
+    );
+    let web: Value = serde_json::from_slice(&api(&[], true).body(&with_image(), false)).unwrap();
+    assert_eq!(web["input"][2]["content"].as_array().map(Vec::len), Some(1));
+}
