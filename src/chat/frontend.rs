@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::attachments::input::Attachments;
 use super::types::Partial;
 use crate::providers::{ProviderKind, Source};
 
@@ -23,6 +24,8 @@ pub struct Incoming {
     pub forced: Option<ProviderKind>,
     /// Admins bypass rate limits and budgets.
     pub privileged: bool,
+    /// Images, text files and the quoted message that came with the text.
+    pub attachments: Attachments,
 }
 
 /// What the pipeline answers.

@@ -25,6 +25,14 @@ pub const EMPTY_MESSAGE: &str = "👋 Ask me anything — mention me with a ques
 pub const WEB_SEARCH_UNAVAILABLE_NOTE: &str =
     "Web search is unavailable right now, so this answer has no live sources.";
 
+/// Shown after an answer, the first time images come up in a conversation
+/// whose chat model does not take them.
+pub const IMAGES_NOT_SUPPORTED: &str =
+    "🖼️ This model can't see images, so I answered from your text only.";
+/// Shown after a web answer to a message with images.
+pub const WEB_SEES_NO_IMAGES: &str =
+    "🖼️ Web search can't see images, so I answered from your text only.";
+
 /// Shown while a streamed answer searches the web, before its text:
 /// "🔎 Searching: rust 1.90 release notes…" (long query lists are cut).
 pub fn searching(queries: &[String]) -> String {
@@ -157,6 +165,8 @@ mod tests {
             BOTH_DOWN,
             EMPTY_MESSAGE,
             WEB_SEARCH_UNAVAILABLE_NOTE,
+            IMAGES_NOT_SUPPORTED,
+            WEB_SEES_NO_IMAGES,
         ];
         all.extend(ErrorKind::ALL.iter().map(|kind| provider_failed(*kind)));
         for text in all {

@@ -3,6 +3,7 @@
 
 mod account;
 mod admission;
+pub mod attachments;
 mod frontend;
 mod housekeeping;
 pub mod limits;

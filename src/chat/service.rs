@@ -14,6 +14,7 @@ use tokio::sync::{Mutex, watch};
 use tracing::{Instrument, field, info, info_span};
 
 use super::admission::{admit, rejected};
+use super::attachments::image_cache::ImageCache;
 use super::frontend::Conversations;
 use super::frontend::Incoming;
 use super::frontend::Outcome;
@@ -53,20 +54,29 @@ struct Inner {
     memory: Memory,
     queues: DashMap<ConversationKey, Arc<ConversationQueue>>,
     shutdown: Shutdown,
+    /// Recent images for follow-ups (`IMAGE_CACHE_BYTES`, fixed at start).
+    images: ImageCache,
 }
 
 impl ChatService {
     /// The pipeline over the live configuration `live`, storing in `memory`,
     /// refusing and interrupting turns as `shutdown` says.
     pub fn new(live: LiveReceiver, memory: Memory, shutdown: Shutdown) -> Self {
+        let image_budget = live.borrow().config.attachments.image_cache_bytes;
         Self {
             inner: Arc::new(Inner {
                 live,
                 memory,
                 queues: DashMap::new(),
                 shutdown,
+                images: ImageCache::new(image_budget),
             }),
         }
+    }
+
+    /// The images kept in RAM for follow-ups.
+    pub fn image_cache(&self) -> &ImageCache {
+        &self.inner.images
     }
 
     /// The live value now; turns keep the one they started with.
@@ -129,6 +139,7 @@ impl ChatService {
             live: &live,
             memory: &self.inner.memory,
             key: &key,
+            images: &self.inner.images,
         };
         match runner.run(&message, progress.as_ref()).await {
             Ok(answer) => {
@@ -155,8 +166,14 @@ impl Conversations for ChatService {
         let Some(_work) = self.inner.shutdown.begin() else {
             return rejected("shutting_down", messages::SHUTTING_DOWN.to_string());
         };
-        if message.text.trim().is_empty() {
-            return rejected("empty", messages::EMPTY_MESSAGE.to_string());
+        if message.text.trim().is_empty() && !message.attachments.has_content() {
+            let problems = &message.attachments.problems;
+            if problems.is_empty() {
+                return rejected("empty", messages::EMPTY_MESSAGE.to_string());
+            }
+            // Nothing usable came: say what went wrong with each attachment.
+            let lines: Vec<String> = problems.iter().map(|p| p.user_line()).collect();
+            return rejected("attachments", lines.join("\n"));
         }
         if let Some(outcome) = admit(&live, &self.inner.memory, &message).await {
             return outcome;

@@ -9,20 +9,25 @@ use tokio::sync::{mpsc, watch};
 use tracing::{Span, warn};
 
 use super::admission::today;
+use super::attachments::compose::compose_question;
+use super::attachments::image_cache::{ImageCache, turn_key};
+use super::attachments::prompt_images::{attach_images, reserved_tokens};
+use super::attachments::steer::{ImageUse, notes, steer_images};
 use super::frontend::Answer;
 use super::frontend::Incoming;
 use super::live::Live;
 use super::memory::{Memory, MemoryError};
 use super::messages;
 use super::prompt::{build_prompt, count_tokens, system_message};
-use super::router::{self, Outcome, Route};
+use super::router::{self, Outcome};
 use super::types::ConversationKey;
 use super::types::Partial;
 use super::types::Turn;
 use crate::answer::strip_reasoning;
 use crate::metric_names as names;
 use crate::providers::{
-    AnswerError, AnswerPlan, Answered, ChatMessage, Completion, CompletionRequest, Progress,
+    AnswerError, AnswerPlan, Answered, ChatMessage, Completion, CompletionRequest, ImageInput,
+    Progress, ProviderKind,
 };
 
 /// How often a streamed partial answer is published to the frontend.
@@ -58,6 +63,8 @@ pub(super) struct TurnRunner<'a> {
     pub live: &'a Live,
     pub memory: &'a Memory,
     pub key: &'a ConversationKey,
+    /// Recent images, re-sent to follow-ups.
+    pub images: &'a ImageCache,
 }
 
 impl TurnRunner<'_> {
@@ -71,6 +78,7 @@ impl TurnRunner<'_> {
             Some(provider) => router::forced(provider, &message.text, &self.live.router),
             None => router::route(&message.text, &history, &self.live.router),
         };
+        let route = steer_images(route, &message.attachments);
         let span = Span::current();
         span.record("route", route.provider.as_str());
         metrics::counter!(
@@ -81,13 +89,12 @@ impl TurnRunner<'_> {
         .increment(1);
 
         let config = &self.live.config;
-        let system = system_message(&config.prompt.system_message, chrono::Utc::now());
-        let prompt = build_prompt(
-            &system,
-            &history,
-            &route.question,
-            config.prompt.prompt_budget(),
-        );
+        let vision = config.attachments.vision_for(&config.openai.model);
+        let images = ImageUse::of(&message.attachments, vision, route.provider);
+        // Routing read the user's own words; the model reads everything.
+        let question = compose_question(&route.question, &message.attachments);
+        let sees_images = vision && route.provider == ProviderKind::OpenAi;
+        let prompt = self.prompt(message, &history, &question, sees_images);
         let request = CompletionRequest {
             messages: prompt,
             user_hash: Some(user_hash(&message.user_id)),
@@ -105,17 +112,50 @@ impl TurnRunner<'_> {
             }
         };
         span.record("provider", reply.completion.provider.as_str());
-        self.store(message, &route, &request, &reply.completion)
+        let remember = (images == ImageUse::Sent).then(|| {
+            let images = message.attachments.images.iter();
+            images.map(|i| i.image.clone()).collect::<Vec<_>>()
+        });
+        self.store(message, question, remember, &request, &reply.completion)
             .await;
-        let note = reply.note.and_then(messages::failover_note);
+        let failover = reply.note.and_then(messages::failover_note);
+        let note = notes(&message.attachments, images, &history, failover);
         Ok(Answer {
             text: reply.completion.text,
             sources: reply.completion.sources,
-            note: note.map(str::to_string),
+            note,
             provider: reply.completion.provider,
             model: reply.completion.model,
             reasons: route.reasons.iter().map(ToString::to_string).collect(),
         })
+    }
+
+    /// The system message, the history that fits and the question; with
+    /// `sees_images`, this message's images and those remembered from the
+    /// turns within `IMAGE_MEMORY_TURNS` (their cost set aside in the budget).
+    fn prompt(
+        &self,
+        message: &Incoming,
+        history: &[Turn],
+        question: &str,
+        sees_images: bool,
+    ) -> Vec<ChatMessage> {
+        let config = &self.live.config;
+        let memory_turns = config.attachments.image_memory_turns;
+        let current = &message.attachments.images;
+        let reserved = if sees_images {
+            reserved_tokens(history, memory_turns, current.len())
+        } else {
+            0
+        };
+        let system = system_message(&config.prompt.system_message, chrono::Utc::now());
+        let budget = config.prompt.prompt_budget().saturating_sub(reserved);
+        let mut prompt = build_prompt(&system, history, question, budget);
+        if sees_images {
+            let current = current.iter().map(|i| i.image.clone()).collect();
+            attach_images(&mut prompt, history, self.key, self.images, memory_turns, current);
+        }
+        prompt
     }
 
     /// Asks the providers; with `progress`, streams and publishes the
@@ -138,24 +178,28 @@ impl TurnRunner<'_> {
         result
     }
 
-    /// Stores the turn and counts its tokens; a storage failure is logged,
-    /// the user still gets the answer.
+    /// Stores the turn (its images only in RAM, for follow-ups) and counts
+    /// its tokens; a storage failure is logged, the user still gets the answer.
     async fn store(
         &self,
         message: &Incoming,
-        route: &Route,
+        question: String,
+        images: Option<Vec<ImageInput>>,
         request: &CompletionRequest,
         completion: &Completion,
     ) {
         let answer = strip_reasoning(&completion.text);
         let turn = Turn {
             user_id: message.user_id.clone(),
-            question: route.question.clone(),
+            question,
             answer,
             provider: completion.provider,
             model: completion.model.clone(),
             at: chrono::Utc::now().timestamp(),
         };
+        if let Some(images) = images {
+            self.images.insert(turn_key(self.key, &turn), images);
+        }
         if let Err(error) = self.memory.append(self.key, turn).await {
             warn!(%error, key = %self.key, "could not store the turn");
         }
@@ -235,8 +279,6 @@ fn user_hash(user_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use crate::providers::ProviderKind;
 
     async fn published(events: Vec<(Duration, Progress)>) -> Vec<String> {
         published_partials(events)

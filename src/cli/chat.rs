@@ -186,6 +186,7 @@ fn incoming(user: &str, text: &str) -> Incoming {
         text: text.to_string(),
         forced: None,
         privileged: false,
+        attachments: Default::default(),
     }
 }
 

@@ -94,6 +94,8 @@ pub enum Reason {
     /// Nothing called for the web: conversation.
     #[serde(rename = "default_conversation")]
     DefaultConversation,
+    /// The message has images, which only the chat model can see.
+    Images,
 }
 
 impl Reason {
@@ -117,6 +119,7 @@ impl Reason {
             Reason::Personal(_) => "personal",
             Reason::OpenQuestion => "open_question",
             Reason::DefaultConversation => "default_conversation",
+            Reason::Images => "images",
         }
     }
 }
@@ -140,7 +143,9 @@ impl fmt::Display for Reason {
             | Reason::OnlyProvider(p)
             | Reason::Unavailable(p)
             | Reason::FollowUp { provider: p } => write!(f, "{rule}({p})"),
-            Reason::DefaultConversation | Reason::OpenQuestion => f.write_str(rule),
+            Reason::DefaultConversation | Reason::OpenQuestion | Reason::Images => {
+                f.write_str(rule)
+            }
         }
     }
 }
