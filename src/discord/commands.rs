@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use poise::CreateReply;
-use serenity::all::{CommandInteraction, GuildId};
+use serenity::all::{Attachment, CommandInteraction, GuildId};
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use super::attachment_input::Gatherer;
 use super::deliver::{TurnSettings, parts_of, run_turn};
 use super::errors::{Action, report};
 use super::handler::Shared;
@@ -106,8 +107,9 @@ async fn register(
 pub async fn chat(
     ctx: Ctx<'_>,
     #[description = "What you want to say"] message: String,
+    #[description = "An image (or a text file) to go with it"] image: Option<Attachment>,
 ) -> Result<(), CommandError> {
-    ask(ctx, message, ProviderKind::OpenAi).await
+    ask(ctx, message, ProviderKind::OpenAi, image).await
 }
 
 /// Ask a question answered from the web, with sources.
@@ -116,7 +118,7 @@ pub async fn search(
     ctx: Ctx<'_>,
     #[description = "Your question"] query: String,
 ) -> Result<(), CommandError> {
-    ask(ctx, query, ProviderKind::Perplexity).await
+    ask(ctx, query, ProviderKind::Perplexity, None).await
 }
 
 /// Start over: forget our conversation in this channel.
@@ -205,7 +207,12 @@ pub async fn status(ctx: Ctx<'_>) -> Result<(), CommandError> {
 }
 
 /// `/chat` and `/search`: access check, defer, then one turn with `forced`.
-async fn ask(ctx: Ctx<'_>, text: String, forced: ProviderKind) -> Result<(), CommandError> {
+async fn ask(
+    ctx: Ctx<'_>,
+    text: String,
+    forced: ProviderKind,
+    attachment: Option<Attachment>,
+) -> Result<(), CommandError> {
     let Some(interaction) = interaction(ctx) else {
         return Ok(());
     };
@@ -231,7 +238,18 @@ async fn ask(ctx: Ctx<'_>, text: String, forced: ProviderKind) -> Result<(), Com
             return Ok(());
         };
         ctx.defer().await?;
-        let incoming = author.incoming(interaction.channel_id, text, Some(forced), &config.discord);
+        let gatherer = Gatherer {
+            downloader: &shared.downloader,
+            config: &config.attachments,
+        };
+        let attachments = gatherer.gather(attachment.as_slice(), None).await;
+        let incoming = author.incoming(
+            interaction.channel_id,
+            text,
+            Some(forced),
+            attachments,
+            &config.discord,
+        );
         let sink = InteractionSink::new(ctx.serenity_context().clone(), interaction.clone(), false);
         let settings = TurnSettings {
             never_silent: true,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tracing::info;
 
+use super::long_answer;
 use super::render::{DISCORD_MESSAGE_LIMIT, render_reply, split_for_discord};
 use super::stream::{ReplySink, StreamedReply};
 use crate::chat::{Conversations, Incoming, Outcome, messages};
@@ -23,6 +24,8 @@ pub struct TurnSettings {
     pub edit_interval: Duration,
     /// Deferred slash commands must show something even when the pipeline is silent.
     pub never_silent: bool,
+    /// Answers longer than this go as a file (`ATTACH_LONG_ANSWERS_CHARS`; 0 = never).
+    pub attach_long_answers_chars: usize,
 }
 
 impl TurnSettings {
@@ -31,6 +34,7 @@ impl TurnSettings {
             stream: config.stream_replies,
             edit_interval: config.stream_edit_interval,
             never_silent: false,
+            attach_long_answers_chars: config.attach_long_answers_chars,
         }
     }
 }
@@ -68,6 +72,12 @@ pub async fn run_turn<S: ReplySink>(
     let mut target = tokio::select! {
         outcome = answer => {
             log_outcome(&outcome);
+            if let Some(file) = long_answer::as_file(&outcome, settings.attach_long_answers_chars) {
+                let (lead, name) = (long_answer::LONG_ANSWER_LEAD, long_answer::ANSWER_FILE_NAME);
+                reply.finish_with_file(lead, name, file).await;
+                drop(work);
+                return;
+            }
             parts_of(&outcome)
         }
         () = work.interrupted() => {

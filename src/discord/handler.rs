@@ -12,7 +12,10 @@ use serenity::all::{
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
+use super::allowed_hosts::AllowedHosts;
+use super::attachment_input::{Gatherer, reply_context};
 use super::deliver::{TurnSettings, run_turn};
+use super::download::Downloader;
 use super::errors::{Action, report};
 use super::inbound::{Author, display_name};
 use super::mentions::{clean_content, mentions_user};
@@ -43,6 +46,8 @@ pub struct Shared {
     presence_followers: Mutex<HashSet<u32>>,
     /// The presence the shards identify with (the configuration at start).
     pub identified_presence: (OnlineStatus, Option<ActivityData>),
+    /// Fetches attachments (its own pool; Discord's hosts and API_BASE_URL only).
+    pub downloader: Downloader,
 }
 
 impl Shared {
@@ -52,7 +57,9 @@ impl Shared {
         shutdown: Shutdown,
     ) -> Self {
         let identified_presence = presence_for(&live.borrow().config.discord);
+        let hosts = AllowedHosts::new(live.borrow().config.discord.api_base_url.as_ref());
         Self {
+            downloader: Downloader::new(hosts),
             live,
             conversations,
             shutdown,
@@ -171,15 +178,31 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
     if config.logging.message_content {
         debug!(content = %text, "message text");
     }
-    if text.is_empty() {
-        let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, None);
-        let mut reply = StreamedReply::new(sink, config.discord.stream_edit_interval);
-        reply.finish(&[EMPTY_MENTION_HINT.to_string()]).await;
+    let may_carry_more = !msg.attachments.is_empty() || msg.message_reference.is_some();
+    if text.is_empty() && !may_carry_more {
+        show_hint(&ctx, &msg, &config).await;
         return;
     }
     let typing = start_typing(&ctx, msg.channel_id);
+    // Someone else's message is quoted only when the bot is asked about it.
+    let quoting = facts.mentions_bot || facts.place == Place::DirectMessage;
+    let quoted = if quoting {
+        reply_context(&ctx, &msg, bot).await
+    } else {
+        None
+    };
+    let gatherer = Gatherer {
+        downloader: &shared.downloader,
+        config: &config.attachments,
+    };
+    let attachments = gatherer.gather(&msg.attachments, quoted).await;
+    if text.is_empty() && !attachments.has_content() && attachments.problems.is_empty() {
+        typing.stop().await;
+        show_hint(&ctx, &msg, &config).await;
+        return;
+    }
     let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, Some(typing));
-    let incoming = author.incoming(msg.channel_id, text, None, &config.discord);
+    let incoming = author.incoming(msg.channel_id, text, None, attachments, &config.discord);
     let settings = TurnSettings::from_config(&config.discord);
     run_turn(
         shared.conversations.as_ref(),
@@ -189,6 +212,13 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         work,
     )
     .await;
+}
+
+/// Tells a user who mentioned the bot with nothing else how to ask.
+async fn show_hint(ctx: &Context, msg: &Message, config: &Config) {
+    let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, None);
+    let mut reply = StreamedReply::new(sink, config.discord.stream_edit_interval);
+    reply.finish(&[EMPTY_MENTION_HINT.to_string()]).await;
 }
 
 /// The facts the policy decides on.

@@ -5,6 +5,7 @@ use serenity::all::{ChannelId, CommandInteraction, Member, Message, User};
 
 use super::policy;
 use crate::chat::Incoming;
+use crate::chat::attachments::input::Attachments;
 use crate::config::DiscordConfig;
 use crate::providers::ProviderKind;
 
@@ -53,6 +54,7 @@ impl Author {
         channel: ChannelId,
         text: String,
         forced: Option<ProviderKind>,
+        attachments: Attachments,
         config: &DiscordConfig,
     ) -> Incoming {
         Incoming {
@@ -62,6 +64,7 @@ impl Author {
             text,
             forced,
             privileged: policy::is_admin(self.id, config),
+            attachments,
         }
     }
 }

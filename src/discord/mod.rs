@@ -8,13 +8,17 @@
 //! a pure function tested without a Discord connection; the end-to-end
 //! tests drive the real client against the fake Discord of the `duet-testkit` crate.
 
+mod allowed_hosts;
+mod attachment_input;
 mod client;
 mod commands;
 mod deliver;
+mod download;
 mod errors;
 mod gateway_status;
 mod handler;
 mod inbound;
+mod long_answer;
 pub mod mentions;
 mod outbound;
 mod place;
@@ -32,5 +36,6 @@ pub use deliver::NOTHING_TO_SAY;
 
 pub use gateway_status::{DiscordStatus, DiscordStatusSnapshot};
 pub use handler::EMPTY_MENTION_HINT;
+pub use long_answer::{ANSWER_FILE_NAME, LONG_ANSWER_LEAD};
 pub use startup::{Cause as StartupCause, DiscordError, EXIT_FAILURE, EXIT_SETUP};
 pub use status_text::render_status;

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use serenity::all::{
-    ChannelId, CommandInteraction, Context, CreateAllowedMentions,
+    ChannelId, CommandInteraction, Context, CreateAllowedMentions, CreateAttachment,
     CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, EditMessage,
     MessageFlags, MessageId, MessageReference, MessageReferenceKind,
 };
@@ -121,6 +121,23 @@ impl ReplySink for ChannelSink {
             .await;
         result.map_err(|error| report(Action::DeleteMessage, self.channel.get(), &error))
     }
+
+    async fn attach_file(
+        &mut self,
+        id: SentId,
+        content: &str,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<(), SendFailed> {
+        let edit = edit_message(content).new_attachment(CreateAttachment::bytes(body, name));
+        let result = self
+            .channel
+            .edit_message(&self.ctx, MessageId::new(id), edit)
+            .await;
+        result
+            .map(drop)
+            .map_err(|error| report(Action::EditMessage, self.channel.get(), &error))
+    }
 }
 
 /// Answers a deferred slash command: the first part edits the deferred
@@ -217,6 +234,28 @@ impl ReplySink for InteractionSink {
                 .await
         };
         result.map_err(|error| report(Action::InteractionResponse, self.channel(), &error))
+    }
+
+    async fn attach_file(
+        &mut self,
+        id: SentId,
+        content: &str,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<(), SendFailed> {
+        let file = CreateAttachment::bytes(body, name);
+        let result = if self.original == Some(id) {
+            let edit = edit_response(content).new_attachment(file);
+            self.interaction.edit_response(&self.ctx, edit).await
+        } else {
+            let builder = self.followup(content).add_file(file);
+            self.interaction
+                .edit_followup(&self.ctx, MessageId::new(id), builder)
+                .await
+        };
+        result
+            .map(drop)
+            .map_err(|error| report(Action::InteractionResponse, self.channel(), &error))
     }
 }
 

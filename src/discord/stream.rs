@@ -35,6 +35,14 @@ pub trait ReplySink: Send {
     async fn create(&mut self, content: &str) -> Result<SentId, SendFailed>;
     async fn edit(&mut self, id: SentId, content: &str) -> Result<(), SendFailed>;
     async fn delete(&mut self, id: SentId) -> Result<(), SendFailed>;
+    /// Replaces message `id` with `content` and the file `name` holding `body`.
+    async fn attach_file(
+        &mut self,
+        id: SentId,
+        content: &str,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<(), SendFailed>;
 }
 
 /// One change that brings the screen closer to the target.
@@ -156,6 +164,18 @@ impl<S: ReplySink> StreamedReply<S> {
                 }
                 Step::Delete { index } => self.delete(index).await,
             }
+        }
+    }
+
+    /// Ends with one message, `lead`, carrying the file `name` (whatever a
+    /// stream showed before is replaced).
+    pub async fn finish_with_file(&mut self, lead: &str, name: &str, body: Vec<u8>) {
+        self.finish(&[lead.to_string()]).await;
+        let Some(first) = self.shown.first().filter(|_| !self.stopped) else {
+            return;
+        };
+        if let Err(SendFailed::Fatal) = self.sink.attach_file(first.id, lead, name, body).await {
+            self.stopped = true;
         }
     }
 
@@ -300,6 +320,17 @@ mod tests {
         }
         async fn delete(&mut self, id: SentId) -> Result<(), SendFailed> {
             self.record(Call::Delete(id));
+            Ok(())
+        }
+        async fn attach_file(
+            &mut self,
+            id: SentId,
+            content: &str,
+            name: &str,
+            body: Vec<u8>,
+        ) -> Result<(), SendFailed> {
+            let shown = format!("{content} [{name}: {} bytes]", body.len());
+            self.record(Call::Edit(id, shown));
             Ok(())
         }
     }

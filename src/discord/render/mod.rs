@@ -52,8 +52,12 @@ pub fn render_answer(text: &str, sources: &[Source]) -> String {
 pub fn render_reply(answer: &Answer) -> String {
     let mut rendered = render_answer(&answer.text, &answer.sources);
     if let Some(note) = &answer.note {
-        rendered.push_str("\n\n-# ");
-        rendered.push_str(&neutralize_mentions(note));
+        rendered.push('\n');
+        // Each line of the note in small text.
+        for line in note.lines().filter(|line| !line.trim().is_empty()) {
+            rendered.push_str("\n-# ");
+            rendered.push_str(&neutralize_mentions(line));
+        }
     }
     rendered
 }
