@@ -49,6 +49,7 @@ fn message(user: &str, text: &str) -> Incoming {
         text: text.to_string(),
         forced: None,
         privileged: false,
+        attachments: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ mod cli_check_config;
 mod cli_route;
 mod config_docs;
 mod deploy_files;
+mod discord_attachments;
 mod discord_commands;
 mod discord_lifecycle;
 mod discord_messages;

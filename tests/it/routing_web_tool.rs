@@ -25,6 +25,7 @@ async fn send(bot: &Bot, text: &str) -> Answer {
         text: text.to_string(),
         forced: None,
         privileged: false,
+        attachments: Default::default(),
     };
     match bot.service.handle(incoming, None).await {
         Outcome::Answer(answer) => answer,

@@ -56,6 +56,7 @@ async fn a_web_question_answered_by_openai_web_search_has_numbered_sources() {
         text: "what's the weather in Paris today?".into(),
         forced: None,
         privileged: false,
+        attachments: Default::default(),
     };
     let Outcome::Answer(reply) = app.service.handle(incoming, None).await else {
         panic!("expected an answer");
@@ -83,6 +84,7 @@ async fn a_web_question_answered_by_openai_web_search_has_numbered_sources() {
         text: "thanks, how are you?".into(),
         forced: None,
         privileged: false,
+        attachments: Default::default(),
     };
     let Outcome::Answer(_) = app.service.handle(chat, None).await else {
         panic!("expected an answer");

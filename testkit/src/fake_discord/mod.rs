@@ -9,13 +9,16 @@
 //! await what the bot did with [`FakeDiscord::wait_until`].
 
 pub mod bot;
+mod cdn;
 pub mod conversations;
 pub mod fixtures;
 mod gateway;
+mod multipart;
 mod recorded;
 mod rest;
 
 use recorded::describe;
+pub use cdn::{Served, attachment_json};
 pub use recorded::{Recorded, count};
 
 use std::collections::HashMap;
@@ -55,6 +58,10 @@ pub(crate) struct Shared {
     failures: Mutex<Vec<Failure>>,
     /// Who waits for the bot's reply to a message, by the message's id.
     reply_waiters: Mutex<HashMap<u64, oneshot::Sender<Recorded>>>,
+    /// Attachments on the fake CDN, by path under `/attachments/`.
+    cdn: Mutex<HashMap<String, cdn::Served>>,
+    /// Messages users sent (MESSAGE_CREATE), by id, for `GET /channels/…/messages/{id}`.
+    user_messages: Mutex<HashMap<u64, Value>>,
 }
 
 impl Shared {
@@ -129,6 +136,8 @@ impl FakeDiscord {
             originals: Mutex::default(),
             failures: Mutex::default(),
             reply_waiters: Mutex::default(),
+            cdn: Mutex::default(),
+            user_messages: Mutex::default(),
         });
         let app = rest::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
@@ -227,8 +236,24 @@ impl FakeDiscord {
     /// Dispatches MESSAGE_CREATE for `message` and returns its id.
     pub fn send_message(&self, message: UserMessage) -> u64 {
         let id = self.shared.next_id();
-        self.dispatch("MESSAGE_CREATE", message.to_json(id));
+        let json = message.to_json(id);
+        lock(&self.shared.user_messages).insert(id, json.clone());
+        self.dispatch("MESSAGE_CREATE", json);
         id
+    }
+
+    /// A message a user sent, as dispatched (to reply to it or forward it).
+    pub fn user_message(&self, id: u64) -> Value {
+        lock(&self.shared.user_messages)
+            .get(&id)
+            .cloned()
+            .expect("a message a user sent")
+    }
+
+    /// A message sent earlier, by a user or the bot, as `GET` returns it.
+    pub(crate) fn known_message(shared: &Shared, id: u64) -> Option<Value> {
+        let user = lock(&shared.user_messages).get(&id).cloned();
+        user.or_else(|| lock(&shared.sent).get(&id).cloned())
     }
 
     /// Dispatches MESSAGE_CREATE for `message`; the receiver gets the bot's
@@ -292,6 +317,13 @@ pub struct UserMessage {
     pub roles: Vec<u64>,
     /// The message this one replies to (as Discord sends it, in full).
     pub replying_to: Option<Value>,
+    /// Send only the reply's `message_reference`, not the parent itself
+    /// (Discord may leave `referenced_message` out; the bot must fetch it).
+    pub reference_only: bool,
+    /// A message this one forwards (a `message_snapshots` entry).
+    pub forwarding: Option<Value>,
+    /// Attachment objects (see [`FakeDiscord::attachment`]).
+    pub attachments: Vec<Value>,
     pub webhook: bool,
 }
 
@@ -306,6 +338,9 @@ impl UserMessage {
             mentions: Vec::new(),
             roles: Vec::new(),
             replying_to: None,
+            reference_only: false,
+            forwarding: None,
+            attachments: Vec::new(),
             webhook: false,
         }
     }
@@ -341,8 +376,23 @@ impl UserMessage {
                 "channel_id": original["channel_id"],
                 "guild_id": self.guild.map(|g| g.to_string()),
             });
-            message["referenced_message"] = original.clone();
+            if !self.reference_only {
+                message["referenced_message"] = original.clone();
+            }
         }
+        if let Some(forwarded) = &self.forwarding {
+            message["message_reference"] = json!({
+                "type": 1,
+                "message_id": forwarded["id"],
+                "channel_id": forwarded["channel_id"],
+            });
+            let mut snapshot = serde_json::Map::new();
+            for key in ["type", "content", "embeds", "attachments", "timestamp", "edited_timestamp", "flags", "mentions", "mention_roles"] {
+                snapshot.insert(key.to_string(), forwarded[key].clone());
+            }
+            message["message_snapshots"] = json!([{"message": snapshot}]);
+        }
+        message["attachments"] = json!(self.attachments);
         if self.webhook {
             message["webhook_id"] = json!("777");
         }

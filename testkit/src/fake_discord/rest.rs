@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::fixtures::{self, DUET};
-use super::{Recorded, Shared, gateway, lock};
+use super::{FakeDiscord, Recorded, Shared, cdn, gateway, lock, multipart};
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
@@ -30,7 +30,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/channels/{channel}/messages", post(create_message))
         .route(
             "/channels/{channel}/messages/{message}",
-            patch(edit_message).delete(no_content),
+            get(get_message).patch(edit_message).delete(no_content),
         )
         .route("/channels/{channel}/typing", post(no_content))
         .route("/applications/{app}/commands", put(set_commands))
@@ -48,6 +48,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         );
     Router::new()
         .route("/gateway", get(gateway::upgrade))
+        .route("/attachments/{*path}", get(cdn::serve))
         .nest("/api/v10", api)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record))
@@ -66,8 +67,26 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next)
     if path == "/gateway" && request.headers().contains_key("upgrade") {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, 8 << 20).await.unwrap_or_default();
+    if path.starts_with("/attachments/") {
+        // CDN hits count when they arrive; bodies stream (and may stall).
+        shared.record(method.as_str(), &path, Value::Null);
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let mut bytes = to_bytes(body, 8 << 20).await.unwrap_or_default();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(boundary) = multipart::boundary(content_type) {
+        // An upload: the routes read its payload as JSON, the log keeps the files too.
+        let json = multipart::read(&bytes, &boundary);
+        bytes = json.to_string().into();
+        let json_type = header::HeaderValue::from_static("application/json");
+        parts.headers.insert(header::CONTENT_TYPE, json_type);
+        parts.headers.remove(header::CONTENT_LENGTH);
+    }
     let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let failure = lock(&shared.failures)
         .iter()
@@ -109,6 +128,16 @@ async fn get_channel(Path(channel): Path<u64>) -> Response {
     match fixtures::channel(channel) {
         Some(found) => Json(found).into_response(),
         None => unknown(10003, "Unknown Channel"),
+    }
+}
+
+async fn get_message(
+    State(shared): State<Arc<Shared>>,
+    Path((_, id)): Path<(u64, u64)>,
+) -> Response {
+    match FakeDiscord::known_message(&shared, id) {
+        Some(message) => Json(message).into_response(),
+        None => unknown(10008, "Unknown Message"),
     }
 }
 

@@ -53,10 +53,12 @@ use crate::mock_responses;
 
 mod bodies;
 mod faults;
+mod images;
 mod routes;
 mod transport;
 
 pub use bodies::*;
+pub use images::{SentImage, images_in};
 use faults::*;
 use routes::*;
 use transport::*;
@@ -310,6 +312,12 @@ impl MockLlm {
 
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.state.requests).clone()
+    }
+
+    /// Drops the requests recorded so far (a long load run would otherwise
+    /// keep every body; the arrival count stays).
+    pub fn forget_requests(&self) {
+        lock(&self.state.requests).clear();
     }
 
     pub fn requests_on(&self, route: Route) -> Vec<Recorded> {
