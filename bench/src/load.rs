@@ -175,6 +175,7 @@ impl Workload {
             text: self.text(i),
             forced: None,
             privileged: false,
+            attachments: Default::default(),
         }
     }
 

@@ -13,6 +13,7 @@ mod child;
 mod connections;
 mod discord;
 mod duet_run;
+mod images;
 mod load;
 mod load_sections;
 mod mock_host;
@@ -90,7 +91,7 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     };
     let mut report = json!({
         "overhead": null, "throughput": null, "connections": null, "memory": null,
-        "storm": null, "routing": null, "startup": null,
+        "storm": null, "routing": null, "startup": null, "images": null,
     });
     if args.runs("routing") {
         step("routing");
@@ -111,6 +112,10 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     if args.runs("storm") {
         step("429 storm");
         report["storm"] = storm::storm(args, host).await?;
+    }
+    if args.runs("images") {
+        step("images");
+        report["images"] = images::images(args, host).await?;
     }
     if args.runs("memory") {
         step("memory");

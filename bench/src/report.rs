@@ -324,6 +324,24 @@ pub fn table(r: &Value) -> String {
             f("/startup/duet_run/rss_file_mib")
         ),
     );
+    row(
+        "8. images: bot CPU per message, plain / 1 MiB image (µs)",
+        format!(
+            "{} / {}",
+            f("/images/cpu/cpu_us_per_message_plain"),
+            f("/images/cpu/cpu_us_per_message_with_image")
+        ),
+    );
+    row(
+        "   RSS after 1/10 / all users, one image each (MiB)",
+        format!(
+            "{} / {} ({} users, cache {} MiB)",
+            f("/images/memory/rss_mib_after_first_tenth"),
+            f("/images/memory/rss_mib_after_all"),
+            f("/images/memory/users"),
+            f("/images/memory/image_cache_held_mib")
+        ),
+    );
     if quick {
         out.push_str(&format!("\n  {QUICK_NOTICE}\n"));
     }
