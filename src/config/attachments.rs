@@ -59,7 +59,7 @@ pub const MAX_IMAGES_PER_MESSAGE: KeySpec = KeySpec::new(
     "MAX_IMAGES_PER_MESSAGE",
     "4",
     Kind::Uint { min: 0, max: 20 },
-    "Images used from one message (with the message it replies to); 0 = images are ignored.",
+    "Images used from one message (with the message it replies to); 0 = images are left out with a note.",
 );
 pub const IMAGE_MEMORY_TURNS: KeySpec = KeySpec::new(
     S,
@@ -102,7 +102,7 @@ pub const ATTACHMENT_TIMEOUT: KeySpec = KeySpec::new(
 
 pub const SECTION: SectionSpec = SectionSpec {
     name: S,
-    doc: "Images and text files people attach (downloaded only from Discord's CDN and API_BASE_URL's host).",
+    doc: "Images and text files people attach (downloaded only from Discord's CDN and the origin of API_BASE_URL).",
     keys: &[
         MAX_ATTACHMENT_BYTES,
         MAX_IMAGES_PER_MESSAGE,

@@ -69,6 +69,9 @@ impl Problem {
             ProblemKind::NotAllowed => {
                 format!("📎 I only open files stored on Discord, so I skipped {name}.")
             }
+            ProblemKind::TooManyImages { limit: 0 } => {
+                "📎 Images are turned off here, so I left them out.".to_string()
+            }
             ProblemKind::TooManyImages { limit } => {
                 format!("📎 I looked at the first {limit} images only.")
             }
@@ -122,7 +125,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ProblemKind; 10] = [
+    const ALL: [ProblemKind; 11] = [
         ProblemKind::TooLarge {
             limit_bytes: 8 << 20,
         },
@@ -133,6 +136,7 @@ mod tests {
         ProblemKind::Timeout,
         ProblemKind::NotAllowed,
         ProblemKind::TooManyImages { limit: 4 },
+        ProblemKind::TooManyImages { limit: 0 },
         ProblemKind::NotText,
         ProblemKind::TooLong {
             limit_chars: 100_000,
