@@ -153,7 +153,14 @@ impl TurnRunner<'_> {
         let mut prompt = build_prompt(&system, history, question, budget);
         if sees_images {
             let current = current.iter().map(|i| i.image.clone()).collect();
-            attach_images(&mut prompt, history, self.key, self.images, memory_turns, current);
+            attach_images(
+                &mut prompt,
+                history,
+                self.key,
+                self.images,
+                memory_turns,
+                current,
+            );
         }
         prompt
     }

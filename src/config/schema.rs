@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 
 pub use super::spec::{KeySpec, Kind, ReloadClass, SectionSpec};
 use super::suggest::closest;
-use super::{attachments, discord, health, limits, logging, memory, orchestrator, pool, providers, routing};
+use super::{
+    attachments, discord, health, limits, logging, memory, orchestrator, pool, providers, routing,
+};
 
 /// Every section in the order `check-config` prints them.
 pub const SECTION_SPECS: &[SectionSpec] = &[

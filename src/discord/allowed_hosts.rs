@@ -41,7 +41,9 @@ impl AllowedHosts {
             return false;
         };
         let port = url.port_or_known_default();
-        if url.scheme() == "https" && port == Some(443) && DISCORD_CDN_HOSTS.contains(&host.as_str())
+        if url.scheme() == "https"
+            && port == Some(443)
+            && DISCORD_CDN_HOSTS.contains(&host.as_str())
         {
             return true;
         }

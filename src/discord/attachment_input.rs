@@ -36,7 +36,13 @@ pub enum Declared {
 
 /// An image by media type or, without one, by extension; then text; else unsupported.
 pub fn declared(name: &str, media_type: Option<&str>) -> Declared {
-    const IMAGE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif"];
+    const IMAGE_TYPES: [&str; 5] = [
+        "image/png",
+        "image/jpeg",
+        "image/jpg",
+        "image/webp",
+        "image/gif",
+    ];
     const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
     let essence = media_type.map(|t| {
         t.split(';')
@@ -218,13 +224,31 @@ mod tests {
     fn images_are_known_by_media_type_or_extension_and_other_images_are_refused() {
         assert_eq!(declared("x", Some("image/png")), Declared::Image);
         assert_eq!(declared("cat.JPG", None), Declared::Image);
-        assert_eq!(declared("cat.png", Some("application/octet-stream")), Declared::Image);
-        assert_eq!(declared("photo.heic", Some("image/heic")), Declared::Unsupported);
-        assert_eq!(declared("drawing.svg", Some("image/svg+xml")), Declared::Unsupported);
-        assert_eq!(declared("clip.mp4", Some("video/mp4")), Declared::Unsupported);
-        assert_eq!(declared("notes.txt", Some("text/plain; charset=utf-8")), Declared::Text);
+        assert_eq!(
+            declared("cat.png", Some("application/octet-stream")),
+            Declared::Image
+        );
+        assert_eq!(
+            declared("photo.heic", Some("image/heic")),
+            Declared::Unsupported
+        );
+        assert_eq!(
+            declared("drawing.svg", Some("image/svg+xml")),
+            Declared::Unsupported
+        );
+        assert_eq!(
+            declared("clip.mp4", Some("video/mp4")),
+            Declared::Unsupported
+        );
+        assert_eq!(
+            declared("notes.txt", Some("text/plain; charset=utf-8")),
+            Declared::Text
+        );
         assert_eq!(declared("trace.log", None), Declared::Text);
-        assert_eq!(declared("archive.zip", Some("application/zip")), Declared::Unsupported);
+        assert_eq!(
+            declared("archive.zip", Some("application/zip")),
+            Declared::Unsupported
+        );
     }
 
     proptest! {

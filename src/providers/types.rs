@@ -102,7 +102,12 @@ impl ImageInput {
 /// Never the bytes: a debug print of a request must stay readable.
 impl fmt::Debug for ImageInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ImageInput({}, {} bytes)", self.media_type, self.bytes.len())
+        write!(
+            f,
+            "ImageInput({}, {} bytes)",
+            self.media_type,
+            self.bytes.len()
+        )
     }
 }
 

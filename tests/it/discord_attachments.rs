@@ -127,7 +127,10 @@ impl Stack {
 
 fn posts(log: &[Recorded]) -> Vec<Recorded> {
     let path = format!("/channels/{GENERAL}/messages");
-    log.iter().filter(|r| r.is("POST", &path)).cloned().collect()
+    log.iter()
+        .filter(|r| r.is("POST", &path))
+        .cloned()
+        .collect()
 }
 
 fn with(attachments: Vec<Value>, message: UserMessage) -> UserMessage {
@@ -166,9 +169,13 @@ async fn follow_ups_within_the_window_resend_the_image_and_later_ones_see_the_ma
     let stack = Stack::start(&[("VISION", "on"), ("IMAGE_MEMORY_TURNS", "2")]).await;
     let image = stack.image("chart.png", PNG);
     stack.turn(with(vec![image], ask("read this")), 1, 1).await;
-    for (n, text) in ["and the axis?", "and the title?", "thanks, and the colours?"]
-        .into_iter()
-        .enumerate()
+    for (n, text) in [
+        "and the axis?",
+        "and the title?",
+        "thanks, and the colours?",
+    ]
+    .into_iter()
+    .enumerate()
     {
         stack.turn(ask(text), n + 2, n + 2).await;
     }
@@ -200,7 +207,11 @@ async fn text_files_arrive_as_fenced_blocks_headed_by_their_names() {
         Served::Bytes(Bytes::from_static(b"line one\nline two\n")),
     );
     let mut utf16 = vec![0xFF, 0xFE];
-    utf16.extend("héllo from Windows".encode_utf16().flat_map(u16::to_le_bytes));
+    utf16.extend(
+        "héllo from Windows"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
     let log = stack
         .bot
         .discord
@@ -333,7 +344,11 @@ async fn an_image_keeps_a_web_looking_question_with_the_chat_model_unless_the_we
     let stack = Stack::start(&[("VISION", "on")]).await;
     let image = stack.image("score.png", PNG);
     stack
-        .turn(with(vec![image], ask("what is the latest score today?")), 1, 1)
+        .turn(
+            with(vec![image], ask("what is the latest score today?")),
+            1,
+            1,
+        )
         .await;
     assert_eq!(images_in(&stack.chat_requests()[0]).len(), 1);
     assert!(stack.mock.requests_on(Route::Agent).is_empty());
@@ -385,9 +400,21 @@ async fn each_bad_attachment_gets_one_line_and_the_rest_is_answered() {
         discord.attachment("huge.png", png, Served::Bytes(big)),
         liar,
         discord.attachment("broken.png", png, Served::Status(500)),
-        discord.attachment("damaged.png", png, Served::Bytes(Bytes::from_static(b"hello"))),
-        discord.attachment("party.gif", Some("image/gif"), Served::Bytes(animated_gif().into())),
-        discord.attachment("clip.mp4", Some("video/mp4"), Served::Bytes(Bytes::from_static(b"x"))),
+        discord.attachment(
+            "damaged.png",
+            png,
+            Served::Bytes(Bytes::from_static(b"hello")),
+        ),
+        discord.attachment(
+            "party.gif",
+            Some("image/gif"),
+            Served::Bytes(animated_gif().into()),
+        ),
+        discord.attachment(
+            "clip.mp4",
+            Some("video/mp4"),
+            Served::Bytes(Bytes::from_static(b"x")),
+        ),
         discord.attachment("slow.png", png, Served::Stall),
         discord.attachment(
             "moved.png",
@@ -487,9 +514,14 @@ async fn an_answer_past_attach_long_answers_chars_comes_as_answer_md_under_a_lea
     let log = stack
         .bot
         .discord
-        .wait_until("the file upload", |log| log.iter().any(|r| r.is("PATCH", &path)))
+        .wait_until("the file upload", |log| {
+            log.iter().any(|r| r.is("PATCH", &path))
+        })
         .await;
-    let upload = log.iter().find(|r| r.is("PATCH", &path)).expect("an upload");
+    let upload = log
+        .iter()
+        .find(|r| r.is("PATCH", &path))
+        .expect("an upload");
     assert_eq!(upload.content(), Some(duet::discord::LONG_ANSWER_LEAD));
     let files = upload.body["_files"].as_array().expect("files");
     assert_eq!(files.len(), 1);
@@ -509,9 +541,14 @@ async fn chat_takes_an_image_option() {
         duet_testkit::fake_discord::fixtures::APPLICATION_ID
     );
     let log = discord
-        .wait_until("the command's answer", |log| log.iter().any(|r| r.is("PATCH", &edit)))
+        .wait_until("the command's answer", |log| {
+            log.iter().any(|r| r.is("PATCH", &edit))
+        })
         .await;
-    let answer = log.iter().find(|r| r.is("PATCH", &edit)).expect("an answer");
+    let answer = log
+        .iter()
+        .find(|r| r.is("PATCH", &edit))
+        .expect("an answer");
     assert_eq!(
         answer.content(),
         Some("You said: what does this show?\n\n[image: plot.png]")

@@ -58,11 +58,7 @@ fn quote(quoted: &Quoted) -> String {
 /// `name:` then the text in a fence longer than any backtick run inside it,
 /// tagged with the extension so the model knows the language.
 pub fn fenced(name: &str, text: &str) -> String {
-    let longest_run = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run.max(2) + 1);
     let name = shown_name(name);
     let language = name
@@ -135,10 +131,13 @@ mod tests {
 
     #[test]
     fn markers_are_found_again() {
-        assert!(has_image_marker(&compose_question("x", &Attachments {
-            images: vec![image("a.png")],
-            ..Attachments::default()
-        })));
+        assert!(has_image_marker(&compose_question(
+            "x",
+            &Attachments {
+                images: vec![image("a.png")],
+                ..Attachments::default()
+            }
+        )));
         assert!(!has_image_marker("just text"));
     }
 

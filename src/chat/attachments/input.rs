@@ -23,7 +23,10 @@ impl Attachments {
     pub fn has_content(&self) -> bool {
         !self.images.is_empty()
             || !self.files.is_empty()
-            || self.quoted.as_ref().is_some_and(|q| !q.text.trim().is_empty())
+            || self
+                .quoted
+                .as_ref()
+                .is_some_and(|q| !q.text.trim().is_empty())
     }
 }
 

@@ -158,10 +158,12 @@ mod tests {
 
     #[test]
     fn sizes_read_naturally() {
-        let line = |limit_bytes| {
-            Problem::new("a.png", ProblemKind::TooLarge { limit_bytes }).user_line()
-        };
-        assert_eq!(line(8 << 20), "📎 a.png is larger than 8 MiB, so I left it out.");
+        let line =
+            |limit_bytes| Problem::new("a.png", ProblemKind::TooLarge { limit_bytes }).user_line();
+        assert_eq!(
+            line(8 << 20),
+            "📎 a.png is larger than 8 MiB, so I left it out."
+        );
         assert!(line(1536 << 10).contains("1.5 MiB"));
         assert!(line(2048).contains("2 KiB"));
     }

@@ -42,7 +42,11 @@ pub fn attach_images(
     let kept = prompt.len().saturating_sub(2) / 2;
     let first_kept = history.len().saturating_sub(kept);
     let first_remembered = history.len().saturating_sub(memory_turns);
-    for (index, turn) in history.iter().enumerate().skip(first_kept.max(first_remembered)) {
+    for (index, turn) in history
+        .iter()
+        .enumerate()
+        .skip(first_kept.max(first_remembered))
+    {
         if !has_image_marker(&turn.question) {
             continue;
         }
@@ -108,7 +112,11 @@ mod tests {
             [("recent [image: b.png]", 3), ("and now?", 9)],
             "the turn 4 back is past a window of 3"
         );
-        assert!(prompt.iter().all(|m| m.role == Role::User || m.images.is_empty()));
+        assert!(
+            prompt
+                .iter()
+                .all(|m| m.role == Role::User || m.images.is_empty())
+        );
     }
 
     #[test]

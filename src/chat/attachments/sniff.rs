@@ -174,10 +174,7 @@ pub(crate) mod tests {
         assert_eq!(sniff_image(&gif(2)), Err(SniffError::Animated));
         assert_eq!(sniff_image(&gif(30)), Err(SniffError::Animated));
         let one = gif(1);
-        assert_eq!(
-            sniff_image(&one[..one.len() - 3]),
-            Err(SniffError::Damaged)
-        );
+        assert_eq!(sniff_image(&one[..one.len() - 3]), Err(SniffError::Damaged));
         assert_eq!(sniff_image(&gif(0)), Err(SniffError::Damaged));
     }
 
@@ -185,7 +182,10 @@ pub(crate) mod tests {
     fn other_bytes_are_not_images_whatever_the_name_says() {
         assert_eq!(sniff_image(b""), Err(SniffError::NotAnImage));
         assert_eq!(sniff_image(b"<svg xmlns="), Err(SniffError::NotAnImage));
-        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\nxxxxxxxx"), Err(SniffError::Damaged));
+        assert_eq!(
+            sniff_image(b"\x89PNG\r\n\x1a\nxxxxxxxx"),
+            Err(SniffError::Damaged)
+        );
         assert_eq!(
             image_attachment("cat.png", bytes::Bytes::from_static(b"hello")),
             Err(ProblemKind::Corrupt)

@@ -72,11 +72,7 @@ pub fn notes(
         .map(|problem| problem.user_line())
         .collect();
     match images {
-        ImageUse::VisionOff
-            if !history
-                .iter()
-                .any(|turn| has_image_marker(&turn.question)) =>
-        {
+        ImageUse::VisionOff if !history.iter().any(|turn| has_image_marker(&turn.question)) => {
             lines.push(messages::IMAGES_NOT_SUPPORTED.to_string());
         }
         ImageUse::WebAnswers => lines.push(messages::WEB_SEES_NO_IMAGES.to_string()),
@@ -126,7 +122,10 @@ mod tests {
         assert_eq!(steered.provider, ProviderKind::OpenAi);
         assert_eq!(steered.outcome, Outcome::Chat);
         assert_eq!(steered.reasons[0], Reason::Images);
-        assert_eq!(steer_images(guessed.clone(), &Attachments::default()), guessed);
+        assert_eq!(
+            steer_images(guessed.clone(), &Attachments::default()),
+            guessed
+        );
 
         let asked = route(
             ProviderKind::Perplexity,
@@ -154,7 +153,12 @@ mod tests {
             model: "m".into(),
             at: 1,
         };
-        let later = notes(&with_image(), ImageUse::VisionOff, &[earlier], Some("fell back"));
+        let later = notes(
+            &with_image(),
+            ImageUse::VisionOff,
+            &[earlier],
+            Some("fell back"),
+        );
         assert_eq!(later.as_deref(), Some("fell back"));
         assert_eq!(notes(&with_image(), ImageUse::Sent, &[], None), None);
     }

@@ -66,11 +66,7 @@ impl WireFormat for OpenAiChat {
     }
 
     fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
-        let messages: Vec<Value> = request
-            .messages
-            .iter()
-            .map(chat_message)
-            .collect();
+        let messages: Vec<Value> = request.messages.iter().map(chat_message).collect();
         let mut body = Map::new();
         body.insert("model".into(), json!(self.model));
         body.insert("messages".into(), Value::Array(messages));

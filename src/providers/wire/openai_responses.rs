@@ -62,9 +62,9 @@ fn input_item(message: &ChatMessage, with_images: bool) -> Value {
     };
     let mut content = vec![json!({"type": part, "text": message.content})];
     if with_images && message.role == Role::User {
-        content.extend(message.images.iter().map(|image| {
-            json!({"type": "input_image", "image_url": image.data_url(), "detail": "auto"})
-        }));
+        content.extend(message.images.iter().map(
+            |image| json!({"type": "input_image", "image_url": image.data_url(), "detail": "auto"}),
+        ));
     }
     json!({"type": "message", "role": message.role.as_str(), "content": content})
 }

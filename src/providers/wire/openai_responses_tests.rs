@@ -244,7 +244,10 @@ fn with_image() -> CompletionRequest {
 fn images_are_input_image_parts_with_detail_auto_but_never_for_the_web_search() {
     let chat: Value = serde_json::from_slice(&api(&[], false).body(&with_image(), false)).unwrap();
     let content = &chat["input"][2]["content"];
-    assert_eq!(content[0], serde_json::json!({"type": "input_text", "text": "alice: and now?"}));
+    assert_eq!(
+        content[0],
+        serde_json::json!({"type": "input_text", "text": "alice: and now?"})
+    );
     assert_eq!(
         content[1],
         serde_json::json!({"type": "input_image", "image_url": "data:image/jpeg;base64,/9j/", "detail": "auto"})

@@ -30,7 +30,13 @@ pub enum Served {
 }
 
 /// The attachment object of a message, as Discord sends it in MESSAGE_CREATE.
-pub fn attachment_json(id: u64, url: &str, filename: &str, content_type: Option<&str>, size: usize) -> Value {
+pub fn attachment_json(
+    id: u64,
+    url: &str,
+    filename: &str,
+    content_type: Option<&str>,
+    size: usize,
+) -> Value {
     let mut attachment = json!({
         "id": id.to_string(),
         "filename": filename,
@@ -55,7 +61,10 @@ impl super::FakeDiscord {
             _ => 1000,
         };
         lock(&self.shared.cdn).insert(path.clone(), served);
-        let url = format!("{}/attachments/{path}?ex=ffffffff&is=0&hm=00", self.base_url());
+        let url = format!(
+            "{}/attachments/{path}?ex=ffffffff&is=0&hm=00",
+            self.base_url()
+        );
         attachment_json(id, &url, filename, content_type, size)
     }
 
@@ -103,15 +112,15 @@ impl super::FakeDiscord {
 pub(super) async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> Response {
     let served = lock(&shared.cdn).get(&path).cloned();
     match served {
-        Some(Served::Bytes(bytes)) => {
-            ([(header::CONTENT_TYPE, "application/octet-stream")], Body::from(bytes)).into_response()
-        }
-        Some(Served::Status(status)) => {
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response()
-        }
-        Some(Served::Redirect(to)) => {
-            (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
-        }
+        Some(Served::Bytes(bytes)) => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Some(Served::Status(status)) => StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Some(Served::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
         Some(Served::Stall) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()

@@ -17,8 +17,8 @@ mod multipart;
 mod recorded;
 mod rest;
 
-use recorded::describe;
 pub use cdn::{Served, attachment_json};
+use recorded::describe;
 pub use recorded::{Recorded, count};
 
 use std::collections::HashMap;
@@ -387,7 +387,17 @@ impl UserMessage {
                 "channel_id": forwarded["channel_id"],
             });
             let mut snapshot = serde_json::Map::new();
-            for key in ["type", "content", "embeds", "attachments", "timestamp", "edited_timestamp", "flags", "mentions", "mention_roles"] {
+            for key in [
+                "type",
+                "content",
+                "embeds",
+                "attachments",
+                "timestamp",
+                "edited_timestamp",
+                "flags",
+                "mentions",
+                "mention_roles",
+            ] {
                 snapshot.insert(key.to_string(), forwarded[key].clone());
             }
             message["message_snapshots"] = json!([{"message": snapshot}]);

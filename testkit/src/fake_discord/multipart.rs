@@ -48,7 +48,11 @@ pub(super) fn read(body: &[u8], boundary: &str) -> Value {
 
 fn param(header: &str, name: &str) -> Option<String> {
     let key = format!("{name}=\"");
-    let start = header.find(&format!(" {key}")).or_else(|| header.find(&format!(";{key}")))? + key.len() + 1;
+    let start = header
+        .find(&format!(" {key}"))
+        .or_else(|| header.find(&format!(";{key}")))?
+        + key.len()
+        + 1;
     let rest = &header[start..];
     Some(rest[..rest.find('"')?].to_string())
 }

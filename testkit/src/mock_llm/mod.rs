@@ -58,8 +58,8 @@ mod routes;
 mod transport;
 
 pub use bodies::*;
-pub use images::{SentImage, images_in};
 use faults::*;
+pub use images::{SentImage, images_in};
 use routes::*;
 use transport::*;
 /// In a user message, makes the mock's chat model call `search_web`.
