@@ -36,7 +36,11 @@ fn duration_keys() -> impl Iterator<Item = &'static KeySpec> {
 #[test]
 fn every_duration_key_rejects_overflowing_values_from_the_file_with_its_line() {
     let keys: Vec<_> = duration_keys().collect();
-    assert_eq!(keys.len(), 13, "12 pool durations and MEMORY_TTL");
+    assert_eq!(
+        keys.len(),
+        14,
+        "12 pool durations, MEMORY_TTL and ATTACHMENT_TIMEOUT"
+    );
     for huge in [
         "18446744073709551616",
         "213503982334602d",

@@ -557,3 +557,32 @@ async fn chat_takes_an_image_option() {
     assert_eq!(images.len(), 1);
     assert_eq!(images[0].bytes, PNG);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_slash_command_answer_is_attached_to_its_response() {
+    let stack = Stack::start(&[("ATTACH_LONG_ANSWERS_CHARS", "30")]).await;
+    let discord = &stack.bot.discord;
+    let question = "a question long enough for a file";
+    let options = json!([{"name": "message", "type": 3, "value": question}]);
+    let token = discord.run_command(
+        "chat",
+        options,
+        &ALICE,
+        GENERAL,
+        Some(duet_testkit::fake_discord::fixtures::GUILD_ID),
+    );
+    let edit = format!(
+        "/webhooks/{}/{token}/messages/@original",
+        duet_testkit::fake_discord::fixtures::APPLICATION_ID
+    );
+    let uploaded = |r: &Recorded| r.is("PATCH", &edit) && r.body["_files"].is_array();
+    let log = discord
+        .wait_until("the response with the file", |log| log.iter().any(uploaded))
+        .await;
+    let upload = log.iter().find(|r| uploaded(r)).expect("an upload");
+    assert_eq!(upload.content(), Some(duet::discord::LONG_ANSWER_LEAD));
+    assert_eq!(
+        upload.body["_files"][0]["content"],
+        format!("You said: {question}")
+    );
+}
