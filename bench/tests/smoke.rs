@@ -17,6 +17,10 @@ const FILLED: &[&str] = &[
     "/harness/latency_ms",
     "/harness/duration_secs",
     "/overhead/messages",
+    "/images/cpu/cpu_us_per_message_plain",
+    "/images/cpu/cpu_us_per_message_with_image",
+    "/images/memory/rss_mib_after_first_tenth",
+    "/images/memory/rss_mib_after_all",
     "/overhead/users",
     "/overhead/concurrency",
     "/overhead/completed",
@@ -173,6 +177,12 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
         report["overhead"]["messages"]
     );
     assert_eq!(report["storm"]["completed"], report["storm"]["messages"]);
+    // Every image message was answered, and the cache kept to its budget.
+    let images = &report["images"];
+    assert_eq!(images["cpu"]["answered_with_image"], images["cpu"]["messages"]);
+    assert_eq!(images["memory"]["answered"], images["memory"]["users"]);
+    let held = images["memory"]["image_cache_held_mib"].as_f64().unwrap();
+    assert!(held <= images["memory"]["image_cache_budget_mib"].as_f64().unwrap());
     assert_eq!(report["connections"]["http2"]["negotiated"], "HTTP/2");
     assert_eq!(report["connections"]["http1"]["negotiated"], "HTTP/1.1");
     assert_eq!(report["targets"].as_array().unwrap().len(), 11);
