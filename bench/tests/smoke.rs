@@ -179,7 +179,10 @@ fn the_harness_runs_a_tiny_workload_and_writes_every_field() {
     assert_eq!(report["storm"]["completed"], report["storm"]["messages"]);
     // Every image message was answered, and the cache kept to its budget.
     let images = &report["images"];
-    assert_eq!(images["cpu"]["answered_with_image"], images["cpu"]["messages"]);
+    assert_eq!(
+        images["cpu"]["answered_with_image"],
+        images["cpu"]["messages"]
+    );
     assert_eq!(images["memory"]["answered"], images["memory"]["users"]);
     let held = images["memory"]["image_cache_held_mib"].as_f64().unwrap();
     assert!(held <= images["memory"]["image_cache_budget_mib"].as_f64().unwrap());

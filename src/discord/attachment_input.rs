@@ -19,7 +19,7 @@ use tracing::debug;
 use super::download::Downloader;
 use super::inbound::display_name;
 use super::mentions::clean_content;
-use crate::chat::attachments::input::{Attachments, Quoted};
+use crate::chat::attachments::input::{Attachments, ImageAttachment, Quoted, TextAttachment};
 use crate::chat::attachments::problems::{Problem, ProblemKind};
 use crate::chat::attachments::sniff::image_attachment;
 use crate::chat::attachments::text_file::{is_text_file, text_attachment};
@@ -158,8 +158,8 @@ impl Gatherer<'_> {
 }
 
 enum Fetched {
-    Image(crate::chat::attachments::input::ImageAttachment),
-    Text(crate::chat::attachments::input::TextAttachment),
+    Image(ImageAttachment),
+    Text(TextAttachment),
 }
 
 /// The message `msg` replies to (someone else's) or forwards, with its
