@@ -435,6 +435,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_streamed_answer_sent_as_a_file_ends_as_one_message_with_the_file() {
+        let sink = RecordingSink::default();
+        let parts: Vec<String> = (0..50).map(|i| format!("{:099}\n", i)).collect();
+        let (tx, rx) = watch::channel(Partial::default());
+        let mut reply = StreamedReply::new(sink.clone(), INTERVAL);
+        let publisher = async move {
+            tx.send_replace(Partial {
+                text: parts.concat(),
+                ..Partial::default()
+            });
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        reply.follow(rx, publisher).await;
+        assert!(reply.shown() > 1, "the stream showed several messages");
+
+        reply
+            .finish_with_file("lead", "answer.md", b"the answer".to_vec())
+            .await;
+        assert_eq!(sink.screen(), ["lead [answer.md: 10 bytes]"]);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_final_answer_different_from_the_stream_replaces_it() {
         let sink = RecordingSink::default();
         let (tx, rx) = watch::channel(Partial::default());
