@@ -62,6 +62,13 @@ pub const MEMORY_WRITE_FAILURES: &str = "duet_memory_write_failures_total";
 /// Gauge: 1 for the provider answering web questions now (`provider`:
 /// perplexity or openai_web_search), 0 for one that did before a reload.
 pub const WEB_PROVIDER: &str = "duet_web_provider";
+/// Counter: attachments handled, by `outcome`: `image` or `text` (used), or
+/// why one was left out (`too_large`, `unsupported`, `corrupt`, `animated`,
+/// `download_failed`, `timeout`, `not_allowed`, `too_many_images`,
+/// `not_text`, `too_long`).
+pub const ATTACHMENTS: &str = "duet_attachments_total";
+/// Gauge: bytes of images held in RAM for follow-ups (`IMAGE_CACHE_BYTES` at most).
+pub const IMAGE_CACHE_BYTES: &str = "duet_image_cache_bytes";
 
 /// Histograms, for exporters that need bucket settings.
 pub const HISTOGRAMS: &[&str] = &[
@@ -99,6 +106,8 @@ pub const ALL: &[&str] = &[
     DISCORD_SEND_FAILURES,
     MEMORY_WRITE_FAILURES,
     WEB_PROVIDER,
+    ATTACHMENTS,
+    IMAGE_CACHE_BYTES,
 ];
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use crate::chat::attachments::problems::{Problem, ProblemKind};
 use crate::chat::attachments::sniff::image_attachment;
 use crate::chat::attachments::text_file::{is_text_file, text_attachment};
 use crate::config::AttachmentsConfig;
+use crate::metric_names as names;
 
 /// What an attachment is, by what Discord says about it (the bytes are
 /// sniffed again after the download).
@@ -128,6 +129,7 @@ impl Gatherer<'_> {
                 Err(problem) => out.problems.push(problem),
             }
         }
+        count(&out);
         out
     }
 
@@ -154,6 +156,18 @@ impl Gatherer<'_> {
                 .map(Fetched::Text)
                 .map_err(problem),
         }
+    }
+}
+
+/// Counts what became of each attachment.
+fn count(attachments: &Attachments) {
+    let outcome = |label: &'static str, n: usize| {
+        metrics::counter!(names::ATTACHMENTS, "outcome" => label).increment(n as u64);
+    };
+    outcome("image", attachments.images.len());
+    outcome("text", attachments.files.len());
+    for problem in &attachments.problems {
+        outcome(problem.label(), 1);
     }
 }
 

@@ -13,6 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
 use crate::chat::types::{ConversationKey, Turn};
+use crate::metric_names as names;
 use crate::providers::ImageInput;
 
 /// Identifies one stored turn's images.
@@ -87,6 +88,7 @@ impl ImageCache {
                 used,
             },
         );
+        metrics::gauge!(names::IMAGE_CACHE_BYTES).set(inner.bytes as f64);
     }
 
     /// The images under `key`, marking them as just used.

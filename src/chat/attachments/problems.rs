@@ -43,6 +43,22 @@ impl Problem {
         }
     }
 
+    /// The `outcome` label of the attachments metric.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            ProblemKind::TooLarge { .. } => "too_large",
+            ProblemKind::Unsupported => "unsupported",
+            ProblemKind::Corrupt => "corrupt",
+            ProblemKind::Animated => "animated",
+            ProblemKind::DownloadFailed => "download_failed",
+            ProblemKind::Timeout => "timeout",
+            ProblemKind::NotAllowed => "not_allowed",
+            ProblemKind::TooManyImages { .. } => "too_many_images",
+            ProblemKind::NotText => "not_text",
+            ProblemKind::TooLong { .. } => "too_long",
+        }
+    }
+
     /// The line shown to the user, e.g. "📎 cat.png is larger than 8 MiB, so I left it out."
     pub fn user_line(&self) -> String {
         let name = shown_name(&self.name);
