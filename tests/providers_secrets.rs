@@ -57,6 +57,7 @@ fn ask() -> CompletionRequest {
         messages: vec![ChatMessage::new(Role::User, "hello")],
         user_hash: None,
         web_tool: false,
+        chat_model: None,
     }
 }
 

@@ -59,6 +59,7 @@ fn message(user: usize, image: Option<Bytes>) -> Incoming {
         user_id: (7_000_000 + user as u64).to_string(),
         user_name: format!("user{user}"),
         channel_id: "4242".into(),
+        guild_id: None,
         text: "what is in this picture?".into(),
         forced: None,
         privileged: false,

@@ -172,6 +172,7 @@ impl Workload {
             user_name: format!("user{user}"),
             user_id,
             channel_id: CHANNEL.into(),
+            guild_id: None,
             text: self.text(i),
             forced: None,
             privileged: false,

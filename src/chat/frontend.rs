@@ -7,6 +7,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::attachments::input::Attachments;
+use super::settings::{Layers, Scope, SettingKey, SettingsError};
 use super::types::Partial;
 use crate::providers::{ProviderKind, Source};
 
@@ -19,6 +20,9 @@ pub struct Incoming {
     pub user_name: String,
     /// Where the conversation happens (channel, thread or DM channel id).
     pub channel_id: String,
+    /// The server it happens in (`None` in DMs and terminals): decides which
+    /// server and channel settings apply.
+    pub guild_id: Option<String>,
     pub text: String,
     /// Set by `/search` (Perplexity) or `/chat` (OpenAI); beats routing.
     pub forced: Option<ProviderKind>,
@@ -92,4 +96,33 @@ pub trait Conversations: Send + Sync + 'static {
     /// Everything stored about `user_id`, as a notice holding a fenced JSON block.
     async fn export(&self, user_id: &str) -> Outcome;
     async fn status(&self, user_id: &str) -> StatusReport;
+    /// The stored settings that may apply to `user_id` in `channel_id` of
+    /// `guild_id`; the frontend resolves them over its configuration. A
+    /// pipeline without settings storage has none.
+    async fn settings_layers(
+        &self,
+        _guild_id: Option<&str>,
+        _channel_id: &str,
+        _user_id: &str,
+    ) -> Result<Layers, SettingsError> {
+        Ok(Layers::default())
+    }
+    /// Sets (`Some`) or removes (`None`) one setting of `scope`; returns the
+    /// value it replaced. The caller checked the value.
+    async fn change_setting(
+        &self,
+        _scope: &Scope,
+        _key: SettingKey,
+        _value: Option<&str>,
+    ) -> Result<Option<String>, SettingsError> {
+        Err(SettingsError::Unavailable)
+    }
+    /// Drops every setting of `scope`; returns how many went.
+    async fn clear_settings(&self, _scope: &Scope) -> Result<usize, SettingsError> {
+        Err(SettingsError::Unavailable)
+    }
+    /// The bot left `guild_id`: its settings and its channels' go.
+    async fn remove_guild_settings(&self, _guild_id: &str) -> Result<usize, SettingsError> {
+        Ok(0)
+    }
 }

@@ -13,6 +13,8 @@ pub mod messages;
 pub mod prompt;
 pub mod router;
 mod service;
+pub mod settings;
+mod settings_service;
 mod turn;
 mod types;
 

@@ -22,6 +22,7 @@ use super::frontend::StatusReport;
 use super::live::{Live, LiveReceiver};
 use super::memory::Memory;
 use super::messages;
+use super::settings::{Layers, Scope, SettingKey, SettingsError};
 use super::turn::TurnRunner;
 use super::types::ConversationKey;
 use super::types::Partial;
@@ -135,8 +136,10 @@ impl ChatService {
         let Ok(_turn) = live.turns.clone().try_acquire_owned() else {
             return rejected("busy", messages::BUSY.to_string());
         };
+        let settings = self.turn_settings(&message, config).await;
         let runner = TurnRunner {
             live: &live,
+            settings: &settings,
             memory: &self.inner.memory,
             key: &key,
             images: &self.inner.images,
@@ -207,5 +210,31 @@ impl Conversations for ChatService {
 
     async fn status(&self, user_id: &str) -> StatusReport {
         self.account_status(user_id).await
+    }
+
+    async fn settings_layers(
+        &self,
+        guild_id: Option<&str>,
+        channel_id: &str,
+        user_id: &str,
+    ) -> Result<Layers, SettingsError> {
+        self.service_layers(guild_id, channel_id, user_id).await
+    }
+
+    async fn change_setting(
+        &self,
+        scope: &Scope,
+        key: SettingKey,
+        value: Option<&str>,
+    ) -> Result<Option<String>, SettingsError> {
+        self.service_change(scope, key, value).await
+    }
+
+    async fn clear_settings(&self, scope: &Scope) -> Result<usize, SettingsError> {
+        self.service_clear(scope).await
+    }
+
+    async fn remove_guild_settings(&self, guild_id: &str) -> Result<usize, SettingsError> {
+        self.service_remove_guild(guild_id).await
     }
 }

@@ -20,6 +20,7 @@ use super::memory::{Memory, MemoryError};
 use super::messages;
 use super::prompt::{build_prompt, count_tokens, system_message};
 use super::router::{self, Outcome};
+use super::settings::Effective;
 use super::types::ConversationKey;
 use super::types::Partial;
 use super::types::Turn;
@@ -65,6 +66,8 @@ pub(super) struct TurnRunner<'a> {
     pub key: &'a ConversationKey,
     /// Recent images, re-sent to follow-ups.
     pub images: &'a ImageCache,
+    /// The server, channel and user settings over the INI.
+    pub settings: &'a Effective,
 }
 
 impl TurnRunner<'_> {
@@ -74,7 +77,11 @@ impl TurnRunner<'_> {
         progress: Option<&watch::Sender<Partial>>,
     ) -> Result<Answer, TurnError> {
         let history = self.memory.load(self.key).await?;
-        let route = match message.forced {
+        // Web search off here: everything goes to the chat model.
+        let forced = message
+            .forced
+            .or((!self.settings.web.value).then_some(ProviderKind::OpenAi));
+        let route = match forced {
             Some(provider) => router::forced(provider, &message.text, &self.live.router),
             None => router::route(&message.text, &history, &self.live.router),
         };
@@ -89,7 +96,7 @@ impl TurnRunner<'_> {
         .increment(1);
 
         let config = &self.live.config;
-        let vision = config.attachments.vision_for(&config.openai.model);
+        let vision = config.attachments.vision_for(&self.settings.model.value);
         let images = ImageUse::of(&message.attachments, vision, route.provider);
         // Routing read the user's own words; the model reads everything.
         let question = compose_question(&route.question, &message.attachments);
@@ -99,9 +106,10 @@ impl TurnRunner<'_> {
             messages: prompt,
             user_hash: Some(user_hash(&message.user_id)),
             web_tool: false,
+            chat_model: Some(self.settings.model.value.clone()),
         };
         let mut plan = AnswerPlan::routed(route.provider, config.routing.reroute_cannot_browse);
-        if route.outcome == Outcome::Undecided {
+        if route.outcome == Outcome::Undecided && self.settings.web.value {
             plan = plan.with_web_tool(config.routing.web_tool);
         }
         let reply = match self.answer(plan, &request, progress).await {
@@ -148,7 +156,7 @@ impl TurnRunner<'_> {
         } else {
             0
         };
-        let system = system_message(&config.prompt.system_message, chrono::Utc::now());
+        let system = system_message(&self.settings.prompt.value, chrono::Utc::now());
         let budget = config.prompt.prompt_budget().saturating_sub(reserved);
         let mut prompt = build_prompt(&system, history, question, budget);
         if sees_images {

@@ -68,6 +68,7 @@ async fn run(app: &App, args: &AskArgs) -> ExitCode {
         ],
         user_hash: None,
         web_tool: false,
+        chat_model: None,
     };
     let answer = if args.no_stream {
         providers

@@ -183,6 +183,7 @@ fn incoming(user: &str, text: &str) -> Incoming {
         user_id: user.to_string(),
         user_name: user.to_string(),
         channel_id: TERMINAL_CHANNEL.to_string(),
+        guild_id: None,
         text: text.to_string(),
         forced: None,
         privileged: false,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::parse::to_usize;
 use super::reader::Reader;
+use super::settings::ALLOW_GUILD_SETTINGS;
 use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
 use crate::secret::Secret;
@@ -194,6 +195,7 @@ pub const SECTION: SectionSpec = SectionSpec {
         BLOCKED_USER_IDS,
         ALLOWED_ROLE_IDS,
         ADMIN_USER_IDS,
+        ALLOW_GUILD_SETTINGS,
         BOT_PRESENCE,
         ACTIVITY_TYPE,
         ACTIVITY_STATUS,

@@ -29,6 +29,7 @@ mod redact;
 mod report;
 mod routing;
 pub mod schema;
+mod settings;
 mod source;
 mod spec;
 mod suggest;
@@ -57,6 +58,7 @@ pub use reader::{Resolved, ResolvedValues};
 pub use redact::redact_url_credentials;
 pub use report::render_effective;
 pub use routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice, WebTool};
+pub use settings::{SettingsConfig, chat_models};
 pub use spec::{KeySpec, Kind, ReloadClass};
 pub use typed::{Config, DEFAULT_CONFIG_FILE, Mode, Purpose};
 

@@ -6,6 +6,7 @@ use super::attachments::{VISION, VISION_MODELS};
 use super::parse::to_usize;
 use super::pool::{self, PoolConfig};
 use super::reader::Reader;
+use super::settings::{CHAT_MODELS, USER_MODEL_CHOICE};
 use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
 use crate::secret::Secret;
@@ -216,6 +217,8 @@ pub const SECTION: SectionSpec = SectionSpec {
         OPENAI_API_KEY,
         OPENAI_API_URL,
         GPT_MODEL,
+        CHAT_MODELS,
+        USER_MODEL_CHOICE,
         OPENAI_TOKEN_LIMIT_FIELD,
         OPENAI_REASONING_EFFORT,
         OPENAI_VERBOSITY,

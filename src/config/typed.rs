@@ -17,6 +17,7 @@ use super::orchestrator::OrchestratorConfig;
 use super::providers::{OpenAiConfig, PerplexityConfig, PromptConfig};
 use super::reader::{Reader, ResolvedValues};
 use super::routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice};
+use super::settings::SettingsConfig;
 use super::{file, openai_models, pool, source, warnings};
 
 /// The file read when no `--config` is given and it exists.
@@ -46,6 +47,8 @@ pub struct Config {
     pub attachments: AttachmentsConfig,
     pub logging: LoggingConfig,
     pub health: HealthConfig,
+    /// `CHAT_MODELS`, `USER_MODEL_CHOICE`, `ALLOW_GUILD_SETTINGS`: what `/settings` may change.
+    pub settings: SettingsConfig,
     /// `[ConnectionPool] TLS_CA_FILE`: extra PEM roots for both providers.
     pub tls_ca_file: Option<PathBuf>,
     /// The file this came from, if any.
@@ -120,9 +123,11 @@ impl Config {
 
     /// Every section through its keys' specs.
     pub(super) fn read(r: &mut Reader, file: Option<PathBuf>) -> Config {
+        let openai = OpenAiConfig::read(r);
         let config = Config {
             discord: DiscordConfig::read(r),
-            openai: OpenAiConfig::read(r),
+            settings: SettingsConfig::read(r, &openai.model),
+            openai,
             perplexity: PerplexityConfig::read(r),
             prompt: PromptConfig::read(r),
             limits: LimitsConfig::read(r),

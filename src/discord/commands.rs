@@ -19,12 +19,16 @@ use super::place::locate;
 use super::policy;
 use super::render::{DISCORD_MESSAGE_LIMIT, split_for_discord};
 use super::status_text::render_status;
+use super::settings_access::render_effective;
+use super::settings_cmd;
+use super::settings_here::effective_here;
 use super::stream::StreamedReply;
 use crate::chat::messages;
+use crate::config::Config;
 use crate::providers::ProviderKind;
 
 pub type Data = Arc<Shared>;
-type Ctx<'a> = poise::Context<'a, Data, CommandError>;
+pub(super) type Ctx<'a> = poise::Context<'a, Data, CommandError>;
 
 /// Told to a user the access rules keep out.
 pub const NOT_ALLOWED: &str = "Sorry, you can't use me here.";
@@ -40,9 +44,17 @@ pub enum CommandError {
     Discord(#[from] serenity::Error),
 }
 
-/// Every command duet registers.
-pub fn all() -> Vec<poise::Command<Data, CommandError>> {
-    vec![chat(), search(), reset(), forget(), export(), status()]
+/// Every command duet registers: `/settings` unless `ALLOW_GUILD_SETTINGS`
+/// is off, `/model` when `USER_MODEL_CHOICE` is on.
+pub fn all(config: &Config) -> Vec<poise::Command<Data, CommandError>> {
+    let mut commands = vec![chat(), search(), reset(), forget(), export(), status()];
+    if config.settings.allow_guild_settings {
+        commands.push(settings_cmd::settings());
+    }
+    if config.settings.user_model_choice {
+        commands.push(settings_cmd::model());
+    }
+    commands
 }
 
 /// Builds the poise framework: registers the commands when the bot first
@@ -50,7 +62,7 @@ pub fn all() -> Vec<poise::Command<Data, CommandError>> {
 pub fn framework(shared: Data, guilds: Vec<u64>) -> poise::Framework<Data, CommandError> {
     poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: all(),
+            commands: all(&shared.config()),
             on_error: |error| Box::pin(on_error(error)),
             allowed_mentions: Some(no_pings()),
             // duet has no prefix commands: mentions are conversation, handled
@@ -198,7 +210,15 @@ pub async fn status(ctx: Ctx<'_>) -> Result<(), CommandError> {
             .conversations
             .status(&interaction.user.id.to_string())
             .await;
-        let parts = split_for_discord(&render_status(&report), DISCORD_MESSAGE_LIMIT);
+        let here = effective_here(
+            ctx.data(),
+            interaction.guild_id,
+            interaction.channel_id,
+            interaction.user.id.get(),
+        )
+        .await;
+        let text = format!("{}\n{}", render_status(&report), render_effective(&here));
+        let parts = split_for_discord(&text, DISCORD_MESSAGE_LIMIT);
         show(ctx, interaction, &parts, true).await;
         Ok(())
     }
@@ -244,6 +264,7 @@ async fn ask(
         };
         let attachments = gatherer.gather(attachment.as_slice(), None).await;
         let incoming = author.incoming(
+            interaction.guild_id,
             interaction.channel_id,
             text,
             Some(forced),
@@ -251,8 +272,16 @@ async fn ask(
             &config.discord,
         );
         let sink = InteractionSink::new(ctx.serenity_context().clone(), interaction.clone(), false);
+        let here = effective_here(
+            shared,
+            interaction.guild_id,
+            interaction.channel_id,
+            author.id,
+        )
+        .await;
         let settings = TurnSettings {
             never_silent: true,
+            stream: here.streaming.value,
             ..TurnSettings::from_config(&config.discord)
         };
         run_turn(
@@ -285,21 +314,21 @@ async fn show(ctx: Ctx<'_>, interaction: &CommandInteraction, parts: &[String], 
     StreamedReply::new(sink, interval).finish(&parts).await;
 }
 
-fn interaction<'a>(ctx: Ctx<'a>) -> Option<&'a CommandInteraction> {
+pub(super) fn interaction<'a>(ctx: Ctx<'a>) -> Option<&'a CommandInteraction> {
     match ctx {
         poise::Context::Application(app) => Some(app.interaction),
         poise::Context::Prefix(_) => None,
     }
 }
 
-fn private(text: &str) -> CreateReply {
+pub(super) fn private(text: &str) -> CreateReply {
     CreateReply::default()
         .content(text)
         .ephemeral(true)
         .allowed_mentions(no_pings())
 }
 
-fn command_span(command: &str, interaction: &CommandInteraction) -> tracing::Span {
+pub(super) fn command_span(command: &str, interaction: &CommandInteraction) -> tracing::Span {
     info_span!(
         "discord_command",
         command,

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serenity::all::{
-    ActivityData, ChannelId, Context, EventHandler, Message, OnlineStatus, Ready, ResumedEvent,
-    UserId,
+    ActivityData, ChannelId, Context, EventHandler, Guild, Message, OnlineStatus, Ready,
+    ResumedEvent, UnavailableGuild, UserId,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
@@ -23,11 +23,12 @@ use super::outbound::ChannelSink;
 use super::place::locate;
 use super::policy::{self, Decision, MessageFacts, Place};
 use super::presence::presence_for;
+use super::settings_here::{effective_here, forget_guild};
 use super::stream::StreamedReply;
 use super::typing::{TYPING_REFRESH, TypingGuard};
 use crate::chat::Conversations;
 use crate::chat::live::LiveReceiver;
-use crate::config::{Config, DiscordConfig};
+use crate::config::Config;
 use crate::shutdown::Shutdown;
 
 /// The answer to a message that mentions the bot and says nothing else.
@@ -111,6 +112,11 @@ impl EventHandler for Handler {
     async fn resume(&self, ctx: Context, _: ResumedEvent) {
         info!(shard = ctx.shard_id.0, "Discord gateway session resumed");
     }
+
+    /// The bot left a server (not an outage): its settings go.
+    async fn guild_delete(&self, _: Context, guild: UnavailableGuild, _: Option<Guild>) {
+        forget_guild(&self.shared, guild).await;
+    }
 }
 
 impl Handler {
@@ -155,9 +161,15 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
     let config = shared.config();
     let author = Author::of_message(&msg);
     let mut facts = facts_of(&msg, &author, bot, Place::DirectMessage);
+    if msg.author.bot {
+        debug!("from a bot");
+        return;
+    }
+    let here = effective_here(shared, msg.guild_id, msg.channel_id, author.id).await;
+    facts.reply_all = Some(here.replyall.value);
     if msg.guild_id.is_some() {
         // Most guild messages are not for the bot: skip the channel lookup for them.
-        if !might_be_addressed(&facts, msg.channel_id.get(), &config.discord) {
+        if !might_be_addressed(&facts) {
             debug!("not addressed to the bot");
             return;
         }
@@ -202,8 +214,18 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         return;
     }
     let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, Some(typing));
-    let incoming = author.incoming(msg.channel_id, text, None, attachments, &config.discord);
-    let settings = TurnSettings::from_config(&config.discord);
+    let incoming = author.incoming(
+        msg.guild_id,
+        msg.channel_id,
+        text,
+        None,
+        attachments,
+        &config.discord,
+    );
+    let settings = TurnSettings {
+        stream: here.streaming.value,
+        ..TurnSettings::from_config(&config.discord)
+    };
     run_turn(
         shared.conversations.as_ref(),
         incoming,
@@ -235,15 +257,14 @@ fn facts_of(msg: &Message, author: &Author, bot: UserId, place: Place) -> Messag
             .referenced_message
             .as_ref()
             .is_some_and(|original| original.author.id == bot),
+        reply_all: None,
     }
 }
 
 /// A cheap pre-check before looking the channel up; [`policy::decide`] has the final word.
-fn might_be_addressed(facts: &MessageFacts, channel: u64, config: &DiscordConfig) -> bool {
+fn might_be_addressed(facts: &MessageFacts) -> bool {
     !facts.author_is_bot
-        && (facts.mentions_bot
-            || facts.replies_to_bot
-            || config.reply_all_channel_ids.contains(&channel))
+        && (facts.mentions_bot || facts.replies_to_bot || facts.reply_all == Some(true))
 }
 
 /// Readable names for the users a message mentions (nickname, display name, username).

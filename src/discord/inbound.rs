@@ -1,7 +1,7 @@
 //! The one builder of the pipeline's [`Incoming`] from Discord: a message
 //! and a slash command give the same author name, roles and privileges.
 
-use serenity::all::{ChannelId, CommandInteraction, Member, Message, User};
+use serenity::all::{ChannelId, CommandInteraction, GuildId, Member, Message, User};
 
 use super::policy;
 use crate::chat::Incoming;
@@ -51,6 +51,7 @@ impl Author {
     /// The message for the pipeline; admins (ADMIN_USER_IDS) are privileged.
     pub fn incoming(
         &self,
+        guild: Option<GuildId>,
         channel: ChannelId,
         text: String,
         forced: Option<ProviderKind>,
@@ -61,6 +62,7 @@ impl Author {
             user_id: self.id.to_string(),
             user_name: self.name.clone(),
             channel_id: channel.to_string(),
+            guild_id: guild.map(|g| g.to_string()),
             text,
             forced,
             privileged: policy::is_admin(self.id, config),

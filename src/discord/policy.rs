@@ -19,6 +19,8 @@ pub struct MessageFacts {
     pub role_ids: Vec<u64>,
     pub mentions_bot: bool,
     pub replies_to_bot: bool,
+    /// The channel's effective `replyall` setting; `None`: `REPLY_ALL_CHANNEL_IDS` decides.
+    pub reply_all: Option<bool>,
 }
 
 /// Where a message was written.
@@ -77,7 +79,9 @@ pub fn decide(facts: &MessageFacts, config: &DiscordConfig) -> Decision {
     let addressed = match &facts.place {
         Place::DirectMessage => true,
         Place::Guild { channel, .. } => {
-            config.reply_all_channel_ids.contains(&channel.id)
+            facts
+                .reply_all
+                .unwrap_or_else(|| config.reply_all_channel_ids.contains(&channel.id))
                 || facts.mentions_bot
                 || facts.replies_to_bot
         }

@@ -301,6 +301,7 @@ mod tests {
             messages: Vec::new(),
             user_hash: None,
             web_tool: false,
+            chat_model: None,
         }
     }
 

@@ -156,4 +156,7 @@ pub struct CompletionRequest {
     /// Offer the chat model the `search_web(query)` function tool (OpenAI
     /// chat completions only; other wire formats ignore it).
     pub web_tool: bool,
+    /// The chat model to ask instead of `GPT_MODEL` (a server's or user's
+    /// choice among `CHAT_MODELS`); OpenAI wire formats only, others ignore it.
+    pub chat_model: Option<String>,
 }

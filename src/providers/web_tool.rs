@@ -173,6 +173,7 @@ mod tests {
             ],
             user_hash: None,
             web_tool: true,
+            chat_model: None,
         };
         let web = with_query(&request, "is the steam deck 2 out");
         let contents: Vec<_> = web.messages.iter().map(|m| m.content.as_str()).collect();

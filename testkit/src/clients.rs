@@ -31,5 +31,6 @@ pub fn ask(question: &str) -> CompletionRequest {
         messages: vec![ChatMessage::new(Role::User, question)],
         user_hash: None,
         web_tool: false,
+        chat_model: None,
     }
 }

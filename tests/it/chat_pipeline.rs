@@ -46,6 +46,7 @@ fn message(user: &str, text: &str) -> Incoming {
         user_id: user.to_string(),
         user_name: user.to_string(),
         channel_id: "general".to_string(),
+        guild_id: None,
         text: text.to_string(),
         forced: None,
         privileged: false,

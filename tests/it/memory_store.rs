@@ -593,7 +593,7 @@ async fn a_newer_schema_or_a_file_that_is_not_a_database_fails_to_open() {
             err,
             MemoryError::UnknownSchema {
                 found: 9,
-                supported: 1
+                supported: 2
             }
         ),
         "{err}"
@@ -617,7 +617,7 @@ async fn the_schema_version_is_recorded() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();

@@ -18,6 +18,7 @@ fn ask(question: &str) -> CompletionRequest {
         ],
         user_hash: None,
         web_tool: false,
+        chat_model: None,
     }
 }
 

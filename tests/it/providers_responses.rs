@@ -27,6 +27,7 @@ fn conversation(question: &str) -> CompletionRequest {
         ],
         user_hash: Some("user-hash".into()),
         web_tool: false,
+        chat_model: None,
     }
 }
 

@@ -22,6 +22,7 @@ async fn send(bot: &Bot, text: &str) -> Answer {
         user_id: "ann".to_string(),
         user_name: "ann".to_string(),
         channel_id: "general".to_string(),
+        guild_id: None,
         text: text.to_string(),
         forced: None,
         privileged: false,

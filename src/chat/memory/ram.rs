@@ -8,12 +8,15 @@ use super::cache::ConversationTable;
 use super::error::MemoryError;
 use super::export::UserExport;
 use super::poison::{add_capped, lock};
+use super::settings_store::RamSettings;
 use crate::chat::types::ConversationKey;
 use crate::chat::types::Turn;
 
 #[derive(Debug)]
 pub(super) struct RamStore {
     state: Mutex<State>,
+    /// Server, channel and user settings (their own lock).
+    pub(super) settings: RamSettings,
 }
 
 #[derive(Debug)]
@@ -30,6 +33,7 @@ impl RamStore {
                 conversations: ConversationTable::unbounded(max_turns),
                 usage: HashMap::new(),
             }),
+            settings: RamSettings::default(),
         }
     }
 

@@ -8,7 +8,9 @@
 //! - `turns(id, conversation, user_id, question, answer, provider, model, at)`,
 //!   indexed by `(conversation, id)` and by `user_id`;
 //! - `conversations(key, last_active)`, indexed by `last_active` for TTL pruning;
-//! - `token_usage(user_id, day, tokens)`.
+//! - `token_usage(user_id, day, tokens)`;
+//! - version 2 adds `settings(guild_id, channel_id, user_id, key, value)`
+//!   (see [`super::settings_sqlite`]).
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -23,10 +25,11 @@ use super::error::MemoryError;
 use super::export::UserExport;
 use super::lock::DatabaseLock;
 use super::poison::{add_capped, lock};
+use super::settings_sqlite::SCHEMA_V2;
 use crate::chat::types::Turn;
 use crate::providers::ProviderKind;
 
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE turns (
@@ -103,9 +106,12 @@ fn migrate(conn: &mut Connection) -> Result<(), MemoryError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
         SCHEMA_VERSION => Ok(()),
-        0 => {
+        0 | 1 => {
             let tx = conn.transaction()?;
-            tx.execute_batch(SCHEMA_V1)?;
+            if version == 0 {
+                tx.execute_batch(SCHEMA_V1)?;
+            }
+            tx.execute_batch(SCHEMA_V2)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
             Ok(())

@@ -25,7 +25,7 @@ const MIN_USAGE_DAYS: i64 = 2;
 /// ever kept without its question.
 #[derive(Clone, Debug)]
 pub struct Memory {
-    backend: Arc<Backend>,
+    pub(super) backend: Arc<Backend>,
     /// Per write operation, the kind of its last failure while no write of
     /// that operation has succeeded since.
     write_failures: Arc<Mutex<BTreeMap<&'static str, &'static str>>>,
@@ -36,7 +36,7 @@ pub struct Memory {
     clippy::large_enum_variant,
     reason = "one value per store, already behind an Arc"
 )]
-enum Backend {
+pub(super) enum Backend {
     Ram(RamStore),
     Sqlite(SqliteStore),
 }
@@ -117,21 +117,33 @@ impl Memory {
 
     /// Privacy: removes every stored row about the user (their turns in every
     /// conversation, shared ones included, and their token counts). Returns
-    /// the turns removed.
+    /// the turns removed. Their own settings go too.
     pub async fn forget_user(&self, user_id: &str) -> Result<usize, MemoryError> {
-        match &*self.backend {
-            Backend::Ram(ram) => Ok(ram.forget_user(user_id)),
-            Backend::Sqlite(db) => db.forget_user(user_id).await,
-        }
+        let removed = match &*self.backend {
+            Backend::Ram(ram) => ram.forget_user(user_id),
+            Backend::Sqlite(db) => db.forget_user(user_id).await?,
+        };
+        let own = crate::chat::settings::Scope::User {
+            user: user_id.into(),
+        };
+        self.clear_settings(&own).await?;
+        Ok(removed)
     }
 
     /// All of a user's turns (every conversation) and token counts as pretty
     /// JSON; the format is documented in `memory/export.rs`.
+    /// Their own settings (`/model`) are included under `"settings"`.
     pub async fn export_user(&self, user_id: &str) -> Result<String, MemoryError> {
-        match &*self.backend {
-            Backend::Ram(ram) => ram.export_user(user_id),
-            Backend::Sqlite(db) => db.export_user(user_id).await,
+        let json = match &*self.backend {
+            Backend::Ram(ram) => ram.export_user(user_id)?,
+            Backend::Sqlite(db) => db.export_user(user_id).await?,
+        };
+        let settings = self.user_settings_json(user_id).await?;
+        let mut value: serde_json::Value = serde_json::from_str(&json).map_err(MemoryError::Export)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("settings".into(), settings);
         }
+        serde_json::to_string_pretty(&value).map_err(MemoryError::Export)
     }
 
     /// Deletes conversations whose newest turn is more than `ttl` before

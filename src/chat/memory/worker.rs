@@ -84,7 +84,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the worker thread and waits for its answer.
-    async fn run<R, F>(&self, f: F) -> Result<R, MemoryError>
+    pub(super) async fn run<R, F>(&self, f: F) -> Result<R, MemoryError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Db) -> Result<R, MemoryError> + Send + 'static,

@@ -68,7 +68,8 @@ impl WireFormat for OpenAiChat {
     fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
         let messages: Vec<Value> = request.messages.iter().map(chat_message).collect();
         let mut body = Map::new();
-        body.insert("model".into(), json!(self.model));
+        let model = request.chat_model.as_deref().unwrap_or(&self.model);
+        body.insert("model".into(), json!(model));
         body.insert("messages".into(), Value::Array(messages));
         let limit_field = match self.token_field {
             TokenLimitField::MaxCompletionTokens => "max_completion_tokens",
@@ -361,6 +362,7 @@ mod tests {
             ],
             user_hash: None,
             web_tool: false,
+            chat_model: None,
         }
     }
 

@@ -85,7 +85,8 @@ impl WireFormat for OpenAiResponses {
 
     fn body(&self, request: &CompletionRequest, stream: bool) -> Bytes {
         let mut body = Map::new();
-        body.insert("model".into(), json!(self.model));
+        let model = request.chat_model.as_deref().unwrap_or(&self.model);
+        body.insert("model".into(), json!(model));
         if let Some(instructions) = instructions(request) {
             body.insert("instructions".into(), json!(instructions));
         }

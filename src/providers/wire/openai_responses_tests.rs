@@ -28,6 +28,7 @@ fn request() -> CompletionRequest {
         ],
         user_hash: Some("hashed-user".into()),
         web_tool: false,
+        chat_model: None,
     }
 }
 
