@@ -160,17 +160,17 @@ impl Effective {
                 source: Source::Ini,
             },
         };
-        let text = |key: SettingKey, ini: &str, allowed: &dyn Fn(&str) -> bool| match pick(
-            key, allowed,
-        ) {
-            Some((value, source)) => Sourced { value, source },
-            None => Sourced {
-                value: ini.to_string(),
-                source: Source::Ini,
-            },
-        };
+        let text =
+            |key: SettingKey, ini: &str, allowed: &dyn Fn(&str) -> bool| match pick(key, allowed) {
+                Some((value, source)) => Sourced { value, source },
+                None => Sourced {
+                    value: ini.to_string(),
+                    source: Source::Ini,
+                },
+            };
         let models = &config.settings.chat_models;
-        let reply_all_ini = channel.is_some_and(|c| config.discord.reply_all_channel_ids.contains(&c));
+        let reply_all_ini =
+            channel.is_some_and(|c| config.discord.reply_all_channel_ids.contains(&c));
         let web_ini = config.effective_mode() != "openai_only";
         let mut web = flag(SettingKey::Web, web_ini);
         // A server may switch web search off, never on where the INI has none.
@@ -192,7 +192,11 @@ impl Effective {
     pub fn lines(&self) -> Vec<(&'static str, String, Source)> {
         let on = |b: bool| if b { "on" } else { "off" }.to_string();
         vec![
-            ("prompt", shown_prompt(&self.prompt.value), self.prompt.source),
+            (
+                "prompt",
+                shown_prompt(&self.prompt.value),
+                self.prompt.source,
+            ),
             ("model", self.model.value.clone(), self.model.source),
             ("web", on(self.web.value), self.web.source),
             ("replyall", on(self.replyall.value), self.replyall.source),

@@ -36,9 +36,15 @@ fn the_user_beats_the_channel_which_beats_the_server_which_beats_the_ini() {
     layers.user.clear();
     assert_eq!(Effective::resolve(&layers, &config, None).model.value, "b");
     layers.channel.clear();
-    assert_eq!(Effective::resolve(&layers, &config, None).model.source, Source::Server);
+    assert_eq!(
+        Effective::resolve(&layers, &config, None).model.source,
+        Source::Server
+    );
     let ini = Effective::from_ini(&config, None);
-    assert_eq!((ini.model.value.as_str(), ini.model.source), ("base", Source::Ini));
+    assert_eq!(
+        (ini.model.value.as_str(), ini.model.source),
+        ("base", Source::Ini)
+    );
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub use deliver::NOTHING_TO_SAY;
 
 pub use gateway_status::{DiscordStatus, DiscordStatusSnapshot};
 pub use handler::EMPTY_MENTION_HINT;
-pub use settings_access::{FOREIGN_CHANNEL, MODEL_CHOICE_OFF, SETTINGS_REFUSED};
 pub use long_answer::{ANSWER_FILE_NAME, LONG_ANSWER_LEAD};
+pub use settings_access::{FOREIGN_CHANNEL, MODEL_CHOICE_OFF, SETTINGS_REFUSED};
 pub use startup::{Cause as StartupCause, DiscordError, EXIT_FAILURE, EXIT_SETUP};
 pub use status_text::render_status;

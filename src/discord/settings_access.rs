@@ -11,8 +11,7 @@ pub const MANAGE_GUILD: u64 = 1 << 5;
 pub const ADMINISTRATOR: u64 = 1 << 3;
 
 /// Told to a member without Manage Server.
-pub const SETTINGS_REFUSED: &str =
-    "Only members with the Manage Server permission (or the bot's admins) can change my settings here.";
+pub const SETTINGS_REFUSED: &str = "Only members with the Manage Server permission (or the bot's admins) can change my settings here.";
 /// Told when `/settings` runs outside a server.
 pub const SETTINGS_SERVER_ONLY: &str = "Settings are per server: run `/settings` in a server.";
 /// Told when the INI switched server settings off.
@@ -20,8 +19,7 @@ pub const SETTINGS_OFF: &str = "Server settings are switched off by the bot's op
 /// Told when `/model` is off.
 pub const MODEL_CHOICE_OFF: &str = "Choosing your own model is switched off by the bot's operator.";
 /// Told when the `channel` option names a channel of another server.
-pub const FOREIGN_CHANNEL: &str =
-    "That channel is not in this server: pick one of this server's channels (or leave `channel` out for the whole server).";
+pub const FOREIGN_CHANNEL: &str = "That channel is not in this server: pick one of this server's channels (or leave `channel` out for the whole server).";
 
 /// Whether the invoker may change this server's settings: Manage Server or
 /// Administrator in the interaction's member permissions, or `ADMIN_USER_IDS`.
@@ -146,7 +144,10 @@ mod tests {
             logged_value(SettingKey::Prompt, Some("secret"), false),
             "(6 characters)"
         );
-        assert_eq!(logged_value(SettingKey::Prompt, Some("secret"), true), "secret");
+        assert_eq!(
+            logged_value(SettingKey::Prompt, Some("secret"), true),
+            "secret"
+        );
         assert_eq!(logged_value(SettingKey::Model, Some("m"), false), "m");
         assert_eq!(logged_value(SettingKey::Model, None, false), "(unset)");
     }

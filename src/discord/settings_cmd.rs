@@ -91,7 +91,12 @@ async fn web(
     #[description = "Use web search"] enabled: bool,
     #[description = "A channel (default: the whole server)"] channel: Option<ChannelId>,
 ) -> Result<(), CommandError> {
-    apply(ctx, channel, Change::Set(SettingKey::Web, enabled.to_string())).await
+    apply(
+        ctx,
+        channel,
+        Change::Set(SettingKey::Web, enabled.to_string()),
+    )
+    .await
 }
 
 /// Answer every message without a mention.
@@ -101,7 +106,12 @@ async fn replyall(
     #[description = "Answer every message"] enabled: bool,
     #[description = "A channel (default: the whole server)"] channel: Option<ChannelId>,
 ) -> Result<(), CommandError> {
-    apply(ctx, channel, Change::Set(SettingKey::ReplyAll, enabled.to_string())).await
+    apply(
+        ctx,
+        channel,
+        Change::Set(SettingKey::ReplyAll, enabled.to_string()),
+    )
+    .await
 }
 
 /// Show replies while they are written.
@@ -111,7 +121,12 @@ async fn streaming(
     #[description = "Stream replies"] enabled: bool,
     #[description = "A channel (default: the whole server)"] channel: Option<ChannelId>,
 ) -> Result<(), CommandError> {
-    apply(ctx, channel, Change::Set(SettingKey::Streaming, enabled.to_string())).await
+    apply(
+        ctx,
+        channel,
+        Change::Set(SettingKey::Streaming, enabled.to_string()),
+    )
+    .await
 }
 
 /// Drop every setting of the server (or of one channel).
@@ -140,7 +155,11 @@ pub async fn model(
             ctx.send(private(MODEL_CHOICE_OFF)).await?;
             return Ok(());
         }
-        if config.discord.blocked_user_ids.contains(&interaction.user.id.get()) {
+        if config
+            .discord
+            .blocked_user_ids
+            .contains(&interaction.user.id.get())
+        {
             ctx.send(private(NOT_ALLOWED)).await?;
             return Ok(());
         }
@@ -155,7 +174,14 @@ pub async fn model(
         let scope = Scope::User {
             user: interaction.user.id.to_string(),
         };
-        let reply = store(ctx, interaction, &scope, SettingKey::Model, value.as_deref()).await;
+        let reply = store(
+            ctx,
+            interaction,
+            &scope,
+            SettingKey::Model,
+            value.as_deref(),
+        )
+        .await;
         ctx.send(private(&reply)).await?;
         Ok(())
     }
@@ -173,7 +199,11 @@ async fn autocomplete_model(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteRe
 }
 
 /// Checks who asks, where and what, then shows or changes the settings.
-async fn apply(ctx: Ctx<'_>, channel: Option<ChannelId>, change: Change) -> Result<(), CommandError> {
+async fn apply(
+    ctx: Ctx<'_>,
+    channel: Option<ChannelId>,
+    change: Change,
+) -> Result<(), CommandError> {
     let Some(interaction) = interaction(ctx) else {
         return Ok(());
     };
@@ -222,7 +252,10 @@ async fn decide(
         Change::Show => {
             let here = channel.unwrap_or(interaction.channel_id);
             let effective = effective_here(ctx.data(), Some(guild), here, user).await;
-            Ok(format!("Settings for <#{here}>:\n{}", render_effective(&effective)))
+            Ok(format!(
+                "Settings for <#{here}>:\n{}",
+                render_effective(&effective)
+            ))
         }
         Change::Set(key, raw) => {
             let value = match key {
@@ -236,8 +269,17 @@ async fn decide(
         Change::Clear(key) => Ok(store(ctx, interaction, &scope, key, None).await),
         Change::Reset => match ctx.data().conversations.clear_settings(&scope).await {
             Ok(removed) => {
-                log_change(interaction, &scope, "all", &format!("{removed} settings"), "(unset)");
-                Ok(format!("Every setting of {} is back to the default.", scope_label(&scope)))
+                log_change(
+                    interaction,
+                    &scope,
+                    "all",
+                    &format!("{removed} settings"),
+                    "(unset)",
+                );
+                Ok(format!(
+                    "Every setting of {} is back to the default.",
+                    scope_label(&scope)
+                ))
             }
             Err(error) => Err(error.to_string()),
         },

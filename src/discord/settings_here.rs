@@ -28,9 +28,10 @@ pub async fn effective_here(
 /// The server `channel` belongs to, from the cache or (once) from Discord;
 /// `None` when neither knows it.
 pub async fn channel_guild(ctx: &Context, guild: GuildId, channel: ChannelId) -> Option<u64> {
-    let cached = ctx.cache.guild(guild).map(|g| {
-        g.channels.contains_key(&channel) || g.threads.iter().any(|t| t.id == channel)
-    });
+    let cached = ctx
+        .cache
+        .guild(guild)
+        .map(|g| g.channels.contains_key(&channel) || g.threads.iter().any(|t| t.id == channel));
     if cached == Some(true) {
         return Some(guild.get());
     }
@@ -48,12 +49,18 @@ pub async fn channel_guild(ctx: &Context, guild: GuildId, channel: ChannelId) ->
 /// where `unavailable` is set), the server's and its channels' settings go.
 pub async fn forget_guild(shared: &Shared, guild: UnavailableGuild) {
     if guild.unavailable {
-        debug!(guild = guild.id.get(), "server unavailable (outage); settings kept");
+        debug!(
+            guild = guild.id.get(),
+            "server unavailable (outage); settings kept"
+        );
         return;
     }
     let id = guild.id.to_string();
     match shared.conversations.remove_guild_settings(&id).await {
-        Ok(removed) => info!(guild = guild.id.get(), removed, "left a server; its settings were removed"),
+        Ok(removed) => info!(
+            guild = guild.id.get(),
+            removed, "left a server; its settings were removed"
+        ),
         Err(error) => warn!(guild = guild.id.get(), %error, "could not remove a server's settings"),
     }
 }

@@ -208,7 +208,9 @@ async fn commands_are_registered_globally_or_in_the_configured_guilds() {
         .calls("PUT", &format!("/applications/{APPLICATION_ID}/commands"));
     assert_eq!(
         names(&global[0]),
-        ["chat", "search", "reset", "forget", "export", "status", "settings"]
+        [
+            "chat", "search", "reset", "forget", "export", "status", "settings"
+        ]
     );
     drop(bot);
 

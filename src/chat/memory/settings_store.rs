@@ -156,11 +156,14 @@ impl RamSettings {
         scopes
             .iter()
             .flat_map(|scope| {
-                rows.get(scope).into_iter().flatten().map(|(k, v)| SettingRow {
-                    scope: scope.clone(),
-                    key: k.clone(),
-                    value: v.clone(),
-                })
+                rows.get(scope)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| SettingRow {
+                        scope: scope.clone(),
+                        key: k.clone(),
+                        value: v.clone(),
+                    })
             })
             .collect()
     }

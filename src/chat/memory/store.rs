@@ -139,7 +139,8 @@ impl Memory {
             Backend::Sqlite(db) => db.export_user(user_id).await?,
         };
         let settings = self.user_settings_json(user_id).await?;
-        let mut value: serde_json::Value = serde_json::from_str(&json).map_err(MemoryError::Export)?;
+        let mut value: serde_json::Value =
+            serde_json::from_str(&json).map_err(MemoryError::Export)?;
         if let Some(object) = value.as_object_mut() {
             object.insert("settings".into(), settings);
         }

@@ -8,6 +8,7 @@
 //! with [`FakeDiscord::send_message`] and [`FakeDiscord::run_command`] and
 //! await what the bot did with [`FakeDiscord::wait_until`].
 
+mod admin;
 pub mod bot;
 mod cdn;
 pub mod conversations;
@@ -18,6 +19,7 @@ mod recorded;
 mod rest;
 mod user_message;
 
+pub use admin::MANAGE_GUILD;
 pub use cdn::{Served, attachment_json};
 use recorded::describe;
 pub use recorded::{Recorded, count};
