@@ -9,9 +9,13 @@
 //!       "turns": [ { "question": "…", "answer": "…", "provider": "openai",
 //!                    "model": "gpt-4o", "at": 1767225600, "at_utc": "2026-01-01T00:00:00Z" } ] }
 //!   ],
-//!   "token_usage": [ { "day": "2026-01-01", "tokens": 1234 } ]
+//!   "token_usage": [ { "day": "2026-01-01", "tokens": 1234 } ],
+//!   "settings": { "model": "gpt-5-mini" }
 //! }
 //! ```
+//!
+//! `settings` (the user's own choices, e.g. `/model`) is added by
+//! `Memory::export_user` on top of what the backends write here.
 
 use serde::Serialize;
 
