@@ -3,16 +3,15 @@
 //! response) and delivers the result as the response's content and
 //! follow-ups. The doc comments on the commands are their help text.
 
-use std::sync::Arc;
-
-use poise::CreateReply;
 use serenity::all::{Attachment, CommandInteraction, GuildId};
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use super::attachment_input::Gatherer;
+use super::command_context::{
+    CommandError, Ctx, Data, NOT_ALLOWED, command_span, interaction, private,
+};
 use super::deliver::{TurnSettings, parts_of, run_turn};
 use super::errors::{Action, report};
-use super::handler::Shared;
 use super::inbound::Author;
 use super::outbound::{InteractionSink, no_pings};
 use super::place::locate;
@@ -27,22 +26,11 @@ use crate::chat::messages;
 use crate::config::Config;
 use crate::providers::ProviderKind;
 
-pub type Data = Arc<Shared>;
-pub(super) type Ctx<'a> = poise::Context<'a, Data, CommandError>;
-
-/// Told to a user the access rules keep out.
-pub const NOT_ALLOWED: &str = "Sorry, you can't use me here.";
 /// Asked before `/forget` deletes anything.
 pub const FORGET_CONFIRM: &str = "This deletes everything I have stored about you, in every \
      channel and DM. To go ahead, run `/forget confirm:True`.";
 /// Told when a command failed for a reason the user cannot fix.
 pub const INTERNAL_ERROR: &str = "An internal error occurred.";
-
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error("Discord call failed: {0}")]
-    Discord(#[from] serenity::Error),
-}
 
 /// Every command duet registers: `/settings` unless `ALLOW_GUILD_SETTINGS`
 /// is off, `/model` when `USER_MODEL_CHOICE` is on.
@@ -211,7 +199,8 @@ pub async fn status(ctx: Ctx<'_>) -> Result<(), CommandError> {
             .status(&interaction.user.id.to_string())
             .await;
         let here = effective_here(
-            ctx.data(),
+            ctx.data().conversations.as_ref(),
+            &ctx.data().config(),
             interaction.guild_id,
             interaction.channel_id,
             interaction.user.id.get(),
@@ -273,7 +262,8 @@ async fn ask(
         );
         let sink = InteractionSink::new(ctx.serenity_context().clone(), interaction.clone(), false);
         let here = effective_here(
-            shared,
+            shared.conversations.as_ref(),
+            &config,
             interaction.guild_id,
             interaction.channel_id,
             author.id,
@@ -312,29 +302,6 @@ async fn show(ctx: Ctx<'_>, interaction: &CommandInteraction, parts: &[String], 
         parts.to_vec()
     };
     StreamedReply::new(sink, interval).finish(&parts).await;
-}
-
-pub(super) fn interaction<'a>(ctx: Ctx<'a>) -> Option<&'a CommandInteraction> {
-    match ctx {
-        poise::Context::Application(app) => Some(app.interaction),
-        poise::Context::Prefix(_) => None,
-    }
-}
-
-pub(super) fn private(text: &str) -> CreateReply {
-    CreateReply::default()
-        .content(text)
-        .ephemeral(true)
-        .allowed_mentions(no_pings())
-}
-
-pub(super) fn command_span(command: &str, interaction: &CommandInteraction) -> tracing::Span {
-    info_span!(
-        "discord_command",
-        command,
-        user = interaction.user.id.get(),
-        channel = interaction.channel_id.get(),
-    )
 }
 
 async fn on_error(error: poise::FrameworkError<'_, Data, CommandError>) {

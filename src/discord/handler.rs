@@ -115,7 +115,7 @@ impl EventHandler for Handler {
 
     /// The bot left a server (not an outage): its settings go.
     async fn guild_delete(&self, _: Context, guild: UnavailableGuild, _: Option<Guild>) {
-        forget_guild(&self.shared, guild).await;
+        forget_guild(self.shared.conversations.as_ref(), guild).await;
     }
 }
 
@@ -165,7 +165,14 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         debug!("from a bot");
         return;
     }
-    let here = effective_here(shared, msg.guild_id, msg.channel_id, author.id).await;
+    let here = effective_here(
+        shared.conversations.as_ref(),
+        &config,
+        msg.guild_id,
+        msg.channel_id,
+        author.id,
+    )
+    .await;
     facts.reply_all = Some(here.replyall.value);
     if msg.guild_id.is_some() {
         // Most guild messages are not for the bot: skip the channel lookup for them.

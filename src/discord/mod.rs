@@ -11,6 +11,7 @@
 mod allowed_hosts;
 mod attachment_input;
 mod client;
+mod command_context;
 mod commands;
 mod deliver;
 mod download;
@@ -34,7 +35,8 @@ mod stream;
 mod typing;
 
 pub use client::{intents, run};
-pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR, NOT_ALLOWED};
+pub use command_context::NOT_ALLOWED;
+pub use commands::{FORGET_CONFIRM, INTERNAL_ERROR};
 pub use deliver::NOTHING_TO_SAY;
 
 pub use gateway_status::{DiscordStatus, DiscordStatusSnapshot};

@@ -7,7 +7,7 @@ use poise::serenity_prelude as serenity;
 use serenity::{AutocompleteChoice, ChannelId, CommandInteraction, CreateAutocompleteResponse};
 use tracing::{Instrument, info};
 
-use super::commands::{CommandError, Ctx, NOT_ALLOWED, command_span, interaction, private};
+use super::command_context::{CommandError, Ctx, NOT_ALLOWED, command_span, interaction, private};
 use super::settings_access::{
     MODEL_CHOICE_OFF, SETTINGS_OFF, SETTINGS_REFUSED, SETTINGS_SERVER_ONLY, changed_text,
     logged_value, may_manage, render_effective, scope_label, target_scope,
@@ -251,7 +251,8 @@ async fn decide(
     match change {
         Change::Show => {
             let here = channel.unwrap_or(interaction.channel_id);
-            let effective = effective_here(ctx.data(), Some(guild), here, user).await;
+            let conversations = ctx.data().conversations.as_ref();
+            let effective = effective_here(conversations, &config, Some(guild), here, user).await;
             Ok(format!(
                 "Settings for <#{here}>:\n{}",
                 render_effective(&effective)

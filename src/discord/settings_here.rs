@@ -4,25 +4,25 @@
 use serenity::all::{Channel, ChannelId, Context, GuildId, UnavailableGuild};
 use tracing::{debug, info, warn};
 
-use super::handler::Shared;
+use crate::chat::Conversations;
 use crate::chat::settings::Effective;
+use crate::config::Config;
 
 /// What applies to `user` in `channel` of `guild` (a DM when `None`); the
 /// INI alone when the settings cannot be read.
 pub async fn effective_here(
-    shared: &Shared,
+    conversations: &dyn Conversations,
+    config: &Config,
     guild: Option<GuildId>,
     channel: ChannelId,
     user: u64,
 ) -> Effective {
-    let config = shared.config();
     let guild = guild.map(|g| g.to_string());
-    let layers = shared
-        .conversations
+    let layers = conversations
         .settings_layers(guild.as_deref(), &channel.to_string(), &user.to_string())
         .await
         .unwrap_or_default();
-    Effective::resolve(&layers, &config, Some(channel.get()))
+    Effective::resolve(&layers, config, Some(channel.get()))
 }
 
 /// The server `channel` belongs to, from the cache or (once) from Discord;
@@ -47,7 +47,7 @@ pub async fn channel_guild(ctx: &Context, guild: GuildId, channel: ChannelId) ->
 
 /// GUILD_DELETE: when the bot was removed from the server (not an outage,
 /// where `unavailable` is set), the server's and its channels' settings go.
-pub async fn forget_guild(shared: &Shared, guild: UnavailableGuild) {
+pub async fn forget_guild(conversations: &dyn Conversations, guild: UnavailableGuild) {
     if guild.unavailable {
         debug!(
             guild = guild.id.get(),
@@ -56,7 +56,7 @@ pub async fn forget_guild(shared: &Shared, guild: UnavailableGuild) {
         return;
     }
     let id = guild.id.to_string();
-    match shared.conversations.remove_guild_settings(&id).await {
+    match conversations.remove_guild_settings(&id).await {
         Ok(removed) => info!(
             guild = guild.id.get(),
             removed, "left a server; its settings were removed"

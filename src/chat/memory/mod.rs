@@ -14,6 +14,8 @@ mod lock;
 mod packed;
 mod poison;
 mod ram;
+mod settings_ram;
+mod settings_row;
 mod settings_sqlite;
 mod settings_store;
 mod sqlite;

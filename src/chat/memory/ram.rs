@@ -8,7 +8,7 @@ use super::cache::ConversationTable;
 use super::error::MemoryError;
 use super::export::UserExport;
 use super::poison::{add_capped, lock};
-use super::settings_store::RamSettings;
+use super::settings_ram::RamSettings;
 use crate::chat::types::ConversationKey;
 use crate::chat::types::Turn;
 

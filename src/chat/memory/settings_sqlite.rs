@@ -1,24 +1,12 @@
-//! The SQLite side of settings storage: schema version 2's `settings` table
-//! and the four row operations [`super::settings_store`] builds on. Rows are
+//! The SQLite side of settings storage (the `settings` table of schema
+//! version 2, declared in `sqlite.rs`): the four row operations [`super::settings_store`] builds on. Rows are
 //! plain strings; `''` stands for an unused part of the scope.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::error::MemoryError;
-use super::settings_store::{ScopeParts, SettingRow};
+use super::settings_row::{ScopeParts, SettingRow};
 use super::worker::SqliteStore;
-
-/// Schema version 2: one row per (scope, key).
-pub(super) const SCHEMA_V2: &str = "
-CREATE TABLE settings (
-    guild_id   TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    user_id    TEXT NOT NULL,
-    key        TEXT NOT NULL,
-    value      TEXT NOT NULL,
-    PRIMARY KEY (guild_id, channel_id, user_id, key)
-) WITHOUT ROWID;
-";
 
 impl SqliteStore {
     /// Every row stored under one of `scopes`.

@@ -2,7 +2,8 @@
 //! same database as the conversations, so they survive restarts.
 //!
 //! Each backend implements four row operations on plain strings, nothing
-//! more (SQLite in `settings_sqlite.rs`, RAM here):
+//! more (SQLite in `settings_sqlite.rs`, RAM in `settings_ram.rs`), on the
+//! row types of `settings_row.rs`:
 //! - `settings_rows(scopes)`: every `(key, value)` stored under each scope;
 //! - `put_setting(scope, key, Option<value>) -> old value`: upsert or delete, atomically;
 //! - `clear_settings(scope) -> count`: delete exactly one scope's rows;
@@ -13,24 +14,12 @@
 //! Everything typed (keys, precedence, checks) lives above, in
 //! [`crate::chat::settings`]; a row with a key this build does not know is skipped.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use super::error::MemoryError;
-use super::poison::lock;
+use super::settings_row::{ScopeParts, SettingRow};
 use super::store::{Backend, Memory};
 use crate::chat::settings::{Layers, Scope, SettingKey};
-
-/// `(guild_id, channel_id, user_id)`, `''` for an unused part.
-pub(super) type ScopeParts = (String, String, String);
-
-/// One stored setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SettingRow {
-    pub scope: ScopeParts,
-    pub key: String,
-    pub value: String,
-}
 
 fn parts(scope: &Scope) -> ScopeParts {
     let (g, c, u) = scope.parts();
@@ -141,60 +130,5 @@ impl Memory {
             .map(|(k, v)| (k.as_str().to_string(), serde_json::Value::String(v)))
             .collect();
         Ok(serde_json::Value::Object(map))
-    }
-}
-
-/// The RAM backend's settings: one map behind its own lock, never held across an `.await`.
-#[derive(Debug, Default)]
-pub(super) struct RamSettings {
-    rows: Mutex<HashMap<ScopeParts, BTreeMap<String, String>>>,
-}
-
-impl RamSettings {
-    fn rows(&self, scopes: &[ScopeParts]) -> Vec<SettingRow> {
-        let rows = lock(&self.rows);
-        scopes
-            .iter()
-            .flat_map(|scope| {
-                rows.get(scope)
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| SettingRow {
-                        scope: scope.clone(),
-                        key: k.clone(),
-                        value: v.clone(),
-                    })
-            })
-            .collect()
-    }
-
-    fn put(&self, scope: ScopeParts, key: String, value: Option<String>) -> Option<String> {
-        let mut rows = lock(&self.rows);
-        let Some(value) = value else {
-            let entry = rows.get_mut(&scope)?;
-            let old = entry.remove(&key);
-            if entry.is_empty() {
-                rows.remove(&scope);
-            }
-            return old;
-        };
-        rows.entry(scope).or_default().insert(key, value)
-    }
-
-    fn clear(&self, scope: &ScopeParts) -> usize {
-        lock(&self.rows).remove(scope).map_or(0, |m| m.len())
-    }
-
-    fn remove_guild(&self, guild: &str) -> usize {
-        let mut rows = lock(&self.rows);
-        let mut removed = 0;
-        rows.retain(|scope, values| {
-            let gone = scope.0 == guild;
-            if gone {
-                removed += values.len();
-            }
-            !gone
-        });
-        removed
     }
 }

@@ -10,7 +10,7 @@
 //! - `conversations(key, last_active)`, indexed by `last_active` for TTL pruning;
 //! - `token_usage(user_id, day, tokens)`;
 //! - version 2 adds `settings(guild_id, channel_id, user_id, key, value)`
-//!   (see [`super::settings_sqlite`]).
+//!   (rows read and written by `settings_sqlite.rs`).
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -25,7 +25,6 @@ use super::error::MemoryError;
 use super::export::UserExport;
 use super::lock::DatabaseLock;
 use super::poison::{add_capped, lock};
-use super::settings_sqlite::SCHEMA_V2;
 use crate::chat::types::Turn;
 use crate::providers::ProviderKind;
 
@@ -54,6 +53,18 @@ CREATE TABLE token_usage (
     day     TEXT    NOT NULL,
     tokens  INTEGER NOT NULL,
     PRIMARY KEY (user_id, day)
+) WITHOUT ROWID;
+";
+
+/// Schema version 2 adds settings: one row per (scope, key).
+pub(super) const SCHEMA_V2: &str = "
+CREATE TABLE settings (
+    guild_id   TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    PRIMARY KEY (guild_id, channel_id, user_id, key)
 ) WITHOUT ROWID;
 ";
 
