@@ -171,10 +171,12 @@ impl Effective {
         let models = &config.settings.chat_models;
         let reply_all_ini =
             channel.is_some_and(|c| config.discord.reply_all_channel_ids.contains(&c));
-        let web_ini = config.effective_mode() != "openai_only";
+        let mode = config.effective_mode();
+        let web_ini = mode != "openai_only";
         let mut web = flag(SettingKey::Web, web_ini);
-        // A server may switch web search off, never on where the INI has none.
-        web.value &= web_ini;
+        // A server may switch web search off, never on where the INI has none,
+        // and not off where nothing else could answer.
+        web.value = (web.value && web_ini) || mode == "perplexity_only";
         Effective {
             prompt: text(SettingKey::Prompt, &config.prompt.system_message, &|v| {
                 check_prompt(v).is_ok()

@@ -128,3 +128,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn web_search_can_be_switched_off_but_not_on_where_the_ini_has_none() {
+    let off = Layers {
+        server: layer(&[(SettingKey::Web, "false")]),
+        ..Layers::default()
+    };
+    let on = Layers {
+        server: layer(&[(SettingKey::Web, "true")]),
+        ..Layers::default()
+    };
+    let hybrid = config(&[("OPENAI_API_KEY", "sk-a"), ("PERPLEXITY_API_KEY", "pplx-a")]);
+    assert!(!Effective::resolve(&off, &hybrid, None).web.value);
+    let chat_only = config(&[("OPENAI_API_KEY", "sk-a"), ("MODE", "openai")]);
+    assert!(!Effective::resolve(&on, &chat_only, None).web.value);
+    let web_only = config(&[("PERPLEXITY_API_KEY", "pplx-a")]);
+    assert!(Effective::resolve(&off, &web_only, None).web.value);
+}

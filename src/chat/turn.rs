@@ -77,10 +77,12 @@ impl TurnRunner<'_> {
         progress: Option<&watch::Sender<Partial>>,
     ) -> Result<Answer, TurnError> {
         let history = self.memory.load(self.key).await?;
-        // Web search off here: everything goes to the chat model.
-        let forced = message
-            .forced
-            .or((!self.settings.web.value).then_some(ProviderKind::OpenAi));
+        // Web search off here: everything goes to the chat model, `/search` too.
+        let forced = if self.settings.web.value {
+            message.forced
+        } else {
+            Some(ProviderKind::OpenAi)
+        };
         let route = match forced {
             Some(provider) => router::forced(provider, &message.text, &self.live.router),
             None => router::route(&message.text, &history, &self.live.router),

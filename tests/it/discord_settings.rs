@@ -521,6 +521,19 @@ async fn settings_survive_a_restart_of_the_duet_process() {
         MANAGE_GUILD,
     );
     assert!(reply_to(&discord, &token).await.contains("is set"));
+    let (_, logged) = first.wait_for_log(0, "setting changed").await;
+    assert_eq!(logged["user"], ALICE.id);
+    assert_eq!(logged["guild"], GUILD_ID.to_string());
+    assert_eq!(logged["key"], "prompt");
+    assert_eq!(
+        (logged["old"].as_str(), logged["new"].as_str()),
+        (Some("(unset)"), Some("(12 characters)"))
+    );
+    let everything = serde_json::to_string(&first.logs()).unwrap_or_default();
+    assert!(
+        !everything.contains("Remember me."),
+        "the prompt's text is not logged"
+    );
     first.signal(libc::SIGTERM);
     first.wait_for_exit().await;
 
@@ -548,6 +561,7 @@ async fn settings_registers_for_managers_only_and_the_ini_decides_what_is_regist
         .and_then(|c| c.iter().find(|c| c["name"] == "settings"))
         .expect("/settings is registered");
     assert_eq!(settings["default_member_permissions"], "32");
+    assert_eq!(settings["contexts"], json!([0]), "servers only");
     let subcommands: Vec<&str> = settings["options"]
         .as_array()
         .into_iter()
