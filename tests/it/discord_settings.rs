@@ -650,3 +650,30 @@ async fn a_users_model_is_in_their_export_and_goes_with_forget() {
         .expect("forget");
     assert_eq!(stack.layers(GENERAL, ALICE.id).await, Layers::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_cannot_open_a_channel_the_ini_closes() {
+    let stack = Stack::start(&[("ALLOWED_CHANNEL_IDS", &RANDOM.to_string())]).await;
+    let reply = stack
+        .admin("replyall", json!([flag("enabled", true), channel(GENERAL)]))
+        .await;
+    assert!(reply.contains("is now `on`"), "{reply}");
+    stack
+        .discord()
+        .send_message(UserMessage::guild(ALICE, GENERAL, "closed here"));
+    stack
+        .discord()
+        .send_message(UserMessage::mention(ALICE, GENERAL, "closed here too"));
+    let body = stack
+        .ask(UserMessage::mention(ALICE, RANDOM, "open here"))
+        .await;
+    assert!(body.to_string().contains("open here"));
+    stack
+        .discord()
+        .wait_until("the answer in the open channel", |log| {
+            posts(log, RANDOM) == 1
+        })
+        .await;
+    assert_eq!(stack.mock.requests().len(), 1);
+    assert_eq!(posts(&stack.discord().requests(), GENERAL), 0);
+}
