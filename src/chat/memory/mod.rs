@@ -5,7 +5,8 @@
 //! WAL-mode database ([`sqlite`]), and the most recently used conversations
 //! stay in a bounded LRU cache ([`cache`]) so hot reads never touch SQLite.
 //! With `memory` everything lives in RAM ([`ram`]), packed so that resident
-//! memory stays close to the raw text ([`packed`]).
+//! memory stays close to the raw text ([`packed`]). Server, channel and user
+//! settings are stored beside the conversations ([`settings_store`]).
 
 mod cache;
 mod error;
