@@ -125,6 +125,8 @@ mod tests {
             max_queued_per_conversation: 3,
             max_concurrent_turns: 10,
             user_daily_tokens: 0,
+            redis_url: None,
+            redis_key_prefix: "duet:".into(),
         }
     }
 

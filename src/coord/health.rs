@@ -1,0 +1,87 @@
+//! Whether Redis answers, for `/health`, the `duet_redis_up` gauge and the
+//! fail-fast gate of every call. A failed call marks Redis down; a probe
+//! pings it every [`PROBE_EVERY`] and marks it up again once it answers, so
+//! a process recovers without a restart.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::Coordinator;
+use crate::metric_names as names;
+
+/// How often the probe pings Redis.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+pub(super) struct Health {
+    up: AtomicBool,
+    reason: Mutex<String>,
+}
+
+impl Health {
+    pub(super) fn new() -> Self {
+        metrics::gauge!(names::REDIS_UP).set(1.0);
+        Self {
+            up: AtomicBool::new(true),
+            reason: Mutex::new(String::new()),
+        }
+    }
+
+    pub(super) fn is_up(&self) -> bool {
+        self.up.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn reason(&self) -> String {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(super) fn problem(&self) -> Option<String> {
+        if self.is_up() {
+            return None;
+        }
+        Some(format!(
+            "redis: unreachable ({}); limits, provider pauses and conversation locks are per process until it is back",
+            self.reason()
+        ))
+    }
+
+    pub(super) fn mark_down(&self, reason: &str) {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = reason.to_string();
+        if self.up.swap(false, Ordering::SeqCst) {
+            metrics::gauge!(names::REDIS_UP).set(0.0);
+            warn!(error = %reason, "lost Redis; limits are per process until it is back");
+        }
+    }
+
+    pub(super) fn mark_up(&self) {
+        if !self.up.swap(true, Ordering::SeqCst) {
+            metrics::gauge!(names::REDIS_UP).set(1.0);
+            info!("Redis is back; limits are shared across processes again");
+        }
+    }
+}
+
+/// Pings Redis until the last clone of the coordinator is dropped.
+pub(super) fn spawn_probe(coordinator: &Coordinator) {
+    let weak = Arc::downgrade(&coordinator.inner);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PROBE_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let coordinator = Coordinator { inner };
+            match coordinator.ping().await {
+                Ok(()) => coordinator.inner.health.mark_up(),
+                Err(reason) => coordinator.inner.health.mark_down(&reason),
+            }
+        }
+    });
+}
