@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{Span, warn};
 
 use super::admission::today;
+use super::budget;
 use super::attachments::compose::compose_question;
 use super::attachments::image_cache::{ImageCache, turn_key};
 use super::attachments::prompt_images::{attach_images, reserved_tokens};
@@ -216,13 +217,7 @@ impl TurnRunner<'_> {
         let tokens = completion
             .usage
             .map_or_else(|| estimate_tokens(request, completion), |u| u.total());
-        if let Err(error) = self
-            .memory
-            .add_tokens(&message.user_id, &today(), tokens)
-            .await
-        {
-            warn!(%error, "could not record token usage");
-        }
+        budget::add_tokens(self.live, self.memory, &message.user_id, &today(), tokens).await;
     }
 }
 

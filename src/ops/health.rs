@@ -69,6 +69,14 @@ impl HealthState {
                 problems.push(problem);
             }
         }
+        if let Some(problem) = self
+            .service
+            .providers()
+            .coordinator()
+            .and_then(|c| c.problem())
+        {
+            problems.push(problem);
+        }
         for (operation, kind) in self.service.memory().write_failures() {
             problems.push(match operation {
                 "append" => {
