@@ -17,6 +17,8 @@ mod cli_chat;
 mod cli_check_config;
 mod cli_route;
 mod config_docs;
+mod coord_limits;
+mod coord_lock;
 mod deploy_files;
 mod discord_attachments;
 mod discord_commands;
