@@ -1,0 +1,90 @@
+//! Redis lost and found again (DUET_TEST_REDIS_URL, behind a proxy the test
+//! cuts): limits fall back to per process, the coordinator reports the
+//! problem, and sharing resumes without a restart. Redis unreachable at
+//! start stops `duet run` with exit 2 and a message that names REDIS_URL,
+//! never its value.
+
+use std::time::{Duration, Instant};
+
+use duet::chat::limits::{Admission, UserLimiter};
+use duet::config::LimitsConfig;
+use duet::coord::Coordinator;
+use duet::secret::Secret;
+use duet_testkit::duet_process::duet_binary;
+use duet_testkit::tcp_proxy::TcpProxy;
+use duet_testkit::test_redis::TestRedis;
+
+fn one_per_hour() -> LimitsConfig {
+    LimitsConfig {
+        rate_limit: 1,
+        rate_limit_per: Duration::from_secs(3600),
+        max_queued_per_conversation: 3,
+        max_concurrent_turns: 10,
+        user_daily_tokens: 0,
+        redis_url: None,
+        redis_key_prefix: String::new(),
+    }
+}
+
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn limits_fall_back_to_per_process_while_redis_is_lost_and_share_again_after() {
+    let Some(redis) = TestRedis::from_env("failover") else {
+        return;
+    };
+    let proxy = TcpProxy::start(redis.addr()).await;
+    let url = Secret::new(redis.url_via(proxy.addr()));
+    let coordinator = Coordinator::connect(&url, &redis.prefix).await.unwrap();
+    let limiter = UserLimiter::new(&one_per_hour()).coordinated(Some(coordinator.clone()));
+    assert_eq!(limiter.admit("ann").await, Admission::Allowed);
+    assert!(coordinator.problem().is_none());
+
+    proxy.cut();
+    wait_until("Redis counts as lost", || !coordinator.is_up()).await;
+    let problem = coordinator.problem().expect("a problem for /health");
+    assert!(problem.starts_with("redis: unreachable"), "{problem}");
+    assert!(problem.contains("per process"), "{problem}");
+    assert_eq!(
+        limiter.admit("ann").await,
+        Admission::Allowed,
+        "the in-process limiter decides while Redis is away (it has not seen ann)"
+    );
+    assert!(coordinator.take_user("ann", 1, Duration::from_secs(3600)).await.is_err());
+
+    proxy.restore();
+    wait_until("Redis counts as back", || coordinator.is_up()).await;
+    assert!(coordinator.problem().is_none());
+    assert!(
+        matches!(limiter.admit("ann").await, Admission::Notify(_)),
+        "the shared limit applies again: ann's message before the loss still counts"
+    );
+}
+
+#[tokio::test]
+async fn duet_run_exits_2_naming_redis_url_when_redis_is_unreachable_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(duet_binary())
+        .arg("run")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DISCORD_TOKEN", "fake-token")
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("OPENAI_WARMUP", "false")
+        .env("DATABASE_PATH", dir.path().join("duet.db"))
+        .env("HEALTH_ENABLED", "false")
+        .env("REDIS_URL", "redis://:hunter2-secret@127.0.0.1:1/0")
+        .output()
+        .await
+        .expect("duet runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("REDIS_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the URL's password never shows: {stderr}");
+}
