@@ -104,11 +104,16 @@ impl App {
 
 /// Connects to `REDIS_URL` when set (not for a one-shot `duet ask`, which
 /// shares nothing); says so when limits stay per process.
-async fn connect_coordinator(config: &Config, role: Role) -> Result<Option<Coordinator>, StartError> {
+async fn connect_coordinator(
+    config: &Config,
+    role: Role,
+) -> Result<Option<Coordinator>, StartError> {
     let limits = &config.limits;
     let Some(url) = limits.redis_url.as_ref().filter(|_| role != Role::OneShot) else {
         if role == Role::Bot {
-            info!("REDIS_URL is not set: rate limits, budgets, provider pauses and conversation queues are per process");
+            info!(
+                "REDIS_URL is not set: rate limits, budgets, provider pauses and conversation queues are per process"
+            );
         }
         return Ok(None);
     };

@@ -83,7 +83,9 @@ impl UserLimiter {
         }
         match self.limiter.check_key(&user.to_string()) {
             Ok(snapshot) => self.allowed(user, snapshot.remaining_burst_capacity()),
-            Err(not_until) => self.refused(user, not_until.wait_time_from(self.limiter.clock().now())),
+            Err(not_until) => {
+                self.refused(user, not_until.wait_time_from(self.limiter.clock().now()))
+            }
         }
     }
 

@@ -9,11 +9,11 @@ use tokio::sync::{mpsc, watch};
 use tracing::{Span, warn};
 
 use super::admission::today;
-use super::budget;
 use super::attachments::compose::compose_question;
 use super::attachments::image_cache::{ImageCache, turn_key};
 use super::attachments::prompt_images::{attach_images, reserved_tokens};
 use super::attachments::steer::{ImageUse, notes, steer_images};
+use super::budget;
 use super::frontend::Answer;
 use super::frontend::Incoming;
 use super::live::Live;

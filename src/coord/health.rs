@@ -85,3 +85,28 @@ pub(super) fn spawn_probe(coordinator: &Coordinator) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_redis_is_a_problem_with_its_reason_until_it_answers_again() {
+        let health = Health::new();
+        assert!(health.is_up() && health.problem().is_none());
+        health.mark_down("connection refused");
+        let problem = health.problem().expect("a problem");
+        assert!(
+            problem.starts_with("redis: unreachable (connection refused)"),
+            "{problem}"
+        );
+        assert!(problem.contains("per process"), "{problem}");
+        health.mark_down("still refused");
+        assert!(
+            health.problem().unwrap().contains("still refused"),
+            "the latest reason"
+        );
+        health.mark_up();
+        assert!(health.is_up() && health.problem().is_none());
+    }
+}

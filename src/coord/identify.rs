@@ -21,13 +21,24 @@ impl Coordinator {
     }
 
     /// [`Self::acquire_identify`] with another spacing (tests).
-    pub async fn acquire_identify_every(&self, bucket: u64, spacing: Duration) -> Result<(), CoordError> {
+    pub async fn acquire_identify_every(
+        &self,
+        bucket: u64,
+        spacing: Duration,
+    ) -> Result<(), CoordError> {
         let key = self.key("identify", &bucket.to_string());
         let token = format!("{}", std::process::id());
         let ms = spacing.as_millis().max(1).to_string();
         loop {
             let set: Option<String> = self
-                .command(redis::cmd("SET").arg(&key).arg(&token).arg("NX").arg("PX").arg(&ms))
+                .command(
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(&token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(&ms),
+                )
                 .await?;
             if set.is_some() {
                 return Ok(());

@@ -63,20 +63,33 @@ pub struct Take {
 
 impl Coordinator {
     /// Takes one of `user`'s `limit` messages per `per`.
-    pub async fn take_user(&self, user: &str, limit: u32, per: Duration) -> Result<Take, CoordError> {
+    pub async fn take_user(
+        &self,
+        user: &str,
+        limit: u32,
+        per: Duration,
+    ) -> Result<Take, CoordError> {
         self.gcra(&self.key("rate", user), limit, per, true).await
     }
 
     /// Messages `user` could send now, without taking one.
-    pub async fn user_remaining(&self, user: &str, limit: u32, per: Duration) -> Result<u32, CoordError> {
-        let take = self.gcra(&self.key("rate", user), limit, per, false).await?;
+    pub async fn user_remaining(
+        &self,
+        user: &str,
+        limit: u32,
+        per: Duration,
+    ) -> Result<u32, CoordError> {
+        let take = self
+            .gcra(&self.key("rate", user), limit, per, false)
+            .await?;
         Ok(take.remaining.min(limit))
     }
 
     /// Takes one of `provider`'s requests per minute, for every process.
     pub async fn take_provider(&self, provider: &str, per_minute: u32) -> Result<Take, CoordError> {
         let key = self.key("rpm", provider);
-        self.gcra(&key, per_minute, Duration::from_secs(60), true).await
+        self.gcra(&key, per_minute, Duration::from_secs(60), true)
+            .await
     }
 
     /// Adds `tokens` to `user`'s count for `day`; returns the new total.
@@ -94,7 +107,13 @@ impl Coordinator {
         Ok(used.unwrap_or(0))
     }
 
-    async fn gcra(&self, key: &str, limit: u32, per: Duration, take: bool) -> Result<Take, CoordError> {
+    async fn gcra(
+        &self,
+        key: &str,
+        limit: u32,
+        per: Duration,
+        take: bool,
+    ) -> Result<Take, CoordError> {
         let limit = limit.max(1);
         let interval = (per.as_micros() / u128::from(limit)).max(1);
         let args = [

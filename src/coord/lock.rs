@@ -62,8 +62,12 @@ pub struct ConversationLock {
 impl Coordinator {
     /// Waits for `conversation`'s lock. An error means Redis became
     /// unreachable: the caller goes on with its in-process queue only.
-    pub async fn lock_conversation(&self, conversation: &str) -> Result<ConversationLock, CoordError> {
-        self.lock_with(conversation, LOCK_TTL, LOCK_RENEW_EVERY).await
+    pub async fn lock_conversation(
+        &self,
+        conversation: &str,
+    ) -> Result<ConversationLock, CoordError> {
+        self.lock_with(conversation, LOCK_TTL, LOCK_RENEW_EVERY)
+            .await
     }
 
     /// [`Self::lock_conversation`] with its timings given (tests).
@@ -94,12 +98,25 @@ impl Coordinator {
         let token = format!("{}-{:032x}", std::process::id(), fastrand::u128(..));
         let ms = ttl.as_millis().max(1).to_string();
         let set: Option<String> = self
-            .command(redis::cmd("SET").arg(&key).arg(&token).arg("NX").arg("PX").arg(&ms))
+            .command(
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(&ms),
+            )
             .await?;
         if set.is_none() {
             return Ok(None);
         }
-        let renewal = tokio::spawn(renew(self.clone(), key.clone(), token.clone(), ms, renew_every));
+        let renewal = tokio::spawn(renew(
+            self.clone(),
+            key.clone(),
+            token.clone(),
+            ms,
+            renew_every,
+        ));
         Ok(Some(ConversationLock {
             coordinator: self.clone(),
             key,
@@ -109,7 +126,13 @@ impl Coordinator {
     }
 }
 
-async fn renew(coordinator: Coordinator, key: String, token: String, ttl_ms: String, every: Duration) {
+async fn renew(
+    coordinator: Coordinator,
+    key: String,
+    token: String,
+    ttl_ms: String,
+    every: Duration,
+) {
     loop {
         tokio::time::sleep(every).await;
         let renewed: Result<i64, CoordError> = coordinator
@@ -118,7 +141,9 @@ async fn renew(coordinator: Coordinator, key: String, token: String, ttl_ms: Str
         match renewed {
             Ok(1) => {}
             Ok(_) => {
-                warn!("a conversation lock expired while its turn ran; another process may serve the conversation");
+                warn!(
+                    "a conversation lock expired while its turn ran; another process may serve the conversation"
+                );
                 return;
             }
             // Redis is away: the probe notices, the turn goes on.
@@ -158,7 +183,8 @@ impl Drop for ConversationLock {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 // A failed release only leaves the lock to expire.
-                let _: Result<i64, CoordError> = coordinator.script(&RELEASE, &[&key], &[token]).await;
+                let _: Result<i64, CoordError> =
+                    coordinator.script(&RELEASE, &[&key], &[token]).await;
             });
         }
     }

@@ -26,7 +26,11 @@ return left
 
 impl Coordinator {
     /// Pauses `provider` for every process for `wait` from now.
-    pub async fn pause_provider(&self, provider: &str, wait: Duration) -> Result<Duration, CoordError> {
+    pub async fn pause_provider(
+        &self,
+        provider: &str,
+        wait: Duration,
+    ) -> Result<Duration, CoordError> {
         let key = self.key("pause", provider);
         let ms = wait.as_millis().clamp(1, i64::MAX as u128);
         let left: i64 = self

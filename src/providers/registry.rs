@@ -224,13 +224,15 @@ impl Providers {
         let web = config.web_backend();
         if config.openai.is_usable() {
             let openai = &config.openai;
-            let pool = Arc::new(PooledClient::new(
-                ProviderKind::OpenAi,
-                &openai.pool,
-                openai.api_key.as_ref(),
-                &roots,
-            )?
-            .coordinated(coordinator.clone()));
+            let pool = Arc::new(
+                PooledClient::new(
+                    ProviderKind::OpenAi,
+                    &openai.pool,
+                    openai.api_key.as_ref(),
+                    &roots,
+                )?
+                .coordinated(coordinator.clone()),
+            );
             clients.push(client(
                 (ProviderKind::OpenAi, "openai"),
                 openai_format(openai, output_tokens),
@@ -251,13 +253,15 @@ impl Providers {
         }
         if web == Some(WebBackend::Perplexity) {
             let perplexity = &config.perplexity;
-            let pool = Arc::new(PooledClient::new(
-                ProviderKind::Perplexity,
-                &perplexity.pool,
-                perplexity.api_key.as_ref(),
-                &roots,
-            )?
-            .coordinated(coordinator.clone()));
+            let pool = Arc::new(
+                PooledClient::new(
+                    ProviderKind::Perplexity,
+                    &perplexity.pool,
+                    perplexity.api_key.as_ref(),
+                    &roots,
+                )?
+                .coordinated(coordinator.clone()),
+            );
             clients.push(client(
                 (ProviderKind::Perplexity, "perplexity"),
                 perplexity_format(perplexity, output_tokens),

@@ -19,7 +19,9 @@ pub struct TcpProxy {
 impl TcpProxy {
     /// Listens on a free local port and forwards each connection to `target`.
     pub async fn start(target: SocketAddr) -> TcpProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let addr = listener.local_addr().expect("the proxy's address");
         let (up, _) = watch::channel(true);
         let watch = up.clone();

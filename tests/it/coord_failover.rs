@@ -10,7 +10,9 @@ use duet::chat::limits::{Admission, UserLimiter};
 use duet::config::LimitsConfig;
 use duet::coord::Coordinator;
 use duet::secret::Secret;
-use duet_testkit::duet_process::duet_binary;
+use duet_testkit::duet_process::{DuetProcess, duet_binary, run_env};
+use duet_testkit::fake_discord::FakeDiscord;
+use duet_testkit::mock_llm::MockLlm;
 use duet_testkit::tcp_proxy::TcpProxy;
 use duet_testkit::test_redis::TestRedis;
 
@@ -56,7 +58,12 @@ async fn limits_fall_back_to_per_process_while_redis_is_lost_and_share_again_aft
         Admission::Allowed,
         "the in-process limiter decides while Redis is away (it has not seen ann)"
     );
-    assert!(coordinator.take_user("ann", 1, Duration::from_secs(3600)).await.is_err());
+    assert!(
+        coordinator
+            .take_user("ann", 1, Duration::from_secs(3600))
+            .await
+            .is_err()
+    );
 
     proxy.restore();
     wait_until("Redis counts as back", || coordinator.is_up()).await;
@@ -86,5 +93,61 @@ async fn duet_run_exits_2_naming_redis_url_when_redis_is_unreachable_at_start() 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("REDIS_URL"), "{stderr}");
-    assert!(!stderr.contains("hunter2"), "the URL's password never shows: {stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the URL's password never shows: {stderr}"
+    );
+}
+
+fn redis_problem(health: &serde_json::Value) -> Option<String> {
+    health["problems"]
+        .as_array()?
+        .iter()
+        .filter_map(|p| p.as_str())
+        .find(|p| p.starts_with("redis:"))
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_degraded_while_redis_is_lost_and_recovers_without_a_restart() {
+    let Some(redis) = TestRedis::from_env("failover-health") else {
+        return;
+    };
+    let proxy = TcpProxy::start(redis.addr()).await;
+    let mock = MockLlm::start().await;
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(&discord, &mock, dir.path());
+    env.insert("REDIS_URL".into(), redis.url_via(proxy.addr()));
+    env.insert("REDIS_KEY_PREFIX".into(), redis.prefix.clone());
+    let duet = DuetProcess::start(&env, None, dir.path()).await;
+    discord.wait_for_commands().await;
+    duet.wait_for_health("a healthy bot", |h| h["status"] == "ok")
+        .await;
+
+    proxy.cut();
+    let health = duet
+        .wait_for_health("Redis reported lost", |h| redis_problem(h).is_some())
+        .await;
+    assert_eq!(health["status"], "degraded");
+    let problem = redis_problem(&health).unwrap_or_default();
+    assert!(problem.contains("per process"), "{problem}");
+    let (_, metrics) = duet.get("/metrics").await;
+    assert!(metrics.contains("duet_redis_up 0"), "{metrics}");
+
+    proxy.restore();
+    duet.wait_for_health("Redis back", |h| redis_problem(h).is_none())
+        .await;
+    let (_, metrics) = duet.get("/metrics").await;
+    assert!(metrics.contains("duet_redis_up 1"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_url_the_bot_says_at_start_that_limits_are_per_process() {
+    let mock = MockLlm::start().await;
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let duet = DuetProcess::start(&run_env(&discord, &mock, dir.path()), None, dir.path()).await;
+    duet.wait_for_log(0, "REDIS_URL is not set: rate limits, budgets, provider pauses and conversation queues are per process")
+        .await;
 }

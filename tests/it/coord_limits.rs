@@ -44,7 +44,11 @@ async fn a_users_rate_limit_holds_across_processes() {
     };
     assert!(wait > Duration::from_secs(600), "{wait:?}");
     assert_eq!(second.admit("ann").await, Admission::Quiet);
-    assert_eq!(first.admit("bob").await, Admission::Allowed, "others are not affected");
+    assert_eq!(
+        first.admit("bob").await,
+        Admission::Allowed,
+        "others are not affected"
+    );
     assert!(
         redis.keys().iter().all(|k| k.starts_with(&redis.prefix)),
         "every key carries the prefix"
@@ -61,7 +65,11 @@ async fn daily_token_budgets_add_up_across_processes_and_expire() {
     a.add_tokens("ann", "2026-12-01", 100).await.unwrap();
     assert_eq!(b.add_tokens("ann", "2026-12-01", 50).await.unwrap(), 150);
     assert_eq!(a.tokens_used("ann", "2026-12-01").await.unwrap(), 150);
-    assert_eq!(a.tokens_used("ann", "2026-12-02").await.unwrap(), 0, "per day");
+    assert_eq!(
+        a.tokens_used("ann", "2026-12-02").await.unwrap(),
+        0,
+        "per day"
+    );
     let key = a.key("tokens", "2026-12-01:ann");
     let ttl: i64 = redis.query(redis::cmd("TTL").arg(&key));
     assert!(ttl > 0, "the counter expires ({ttl})");
@@ -82,7 +90,10 @@ async fn a_providers_requests_per_minute_are_shared() {
         "one request back every 30 s: {:?}",
         refused.wait
     );
-    assert!(b.take_provider("perplexity", 2).await.unwrap().allowed, "per provider");
+    assert!(
+        b.take_provider("perplexity", 2).await.unwrap().allowed,
+        "per provider"
+    );
 }
 
 #[tokio::test]
@@ -92,11 +103,19 @@ async fn a_429_pause_is_seen_by_every_process_and_never_shortened() {
     };
     let (a, b) = (coordinator(&redis).await, coordinator(&redis).await);
     assert_eq!(b.provider_pause("openai").await.unwrap(), None);
-    a.pause_provider("openai", Duration::from_secs(60)).await.unwrap();
+    a.pause_provider("openai", Duration::from_secs(60))
+        .await
+        .unwrap();
     let seen = b.provider_pause("openai").await.unwrap().expect("paused");
     assert!(seen > Duration::from_secs(50), "{seen:?}");
-    let kept = b.pause_provider("openai", Duration::from_secs(1)).await.unwrap();
-    assert!(kept > Duration::from_secs(50), "a shorter pause keeps the longer one: {kept:?}");
+    let kept = b
+        .pause_provider("openai", Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(
+        kept > Duration::from_secs(50),
+        "a shorter pause keeps the longer one: {kept:?}"
+    );
     assert_eq!(b.provider_pause("perplexity").await.unwrap(), None);
 }
 

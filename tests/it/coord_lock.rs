@@ -16,14 +16,23 @@ async fn a_conversation_lock_admits_one_holder_across_processes() {
     let ttl = Duration::from_secs(30);
     let held = a.lock_conversation("user:1").await.unwrap();
     assert!(b.try_lock("user:1", ttl, ttl).await.unwrap().is_none());
-    assert!(b.try_lock("user:2", ttl, ttl).await.unwrap().is_some(), "per conversation");
+    assert!(
+        b.try_lock("user:2", ttl, ttl).await.unwrap().is_some(),
+        "per conversation"
+    );
 
     let waiter = tokio::spawn({
         let b = b.clone();
         async move { b.lock_conversation("user:1").await.map(|lock| drop(lock)) }
     });
-    assert!(held.release().await.unwrap(), "the holder deletes its own lock");
-    waiter.await.unwrap().expect("the waiter gets the lock once it is released");
+    assert!(
+        held.release().await.unwrap(),
+        "the holder deletes its own lock"
+    );
+    waiter
+        .await
+        .unwrap()
+        .expect("the waiter gets the lock once it is released");
 }
 
 #[tokio::test]
@@ -35,7 +44,10 @@ async fn a_lock_whose_holder_died_expires() {
     // A process that died holding the lock: nobody renews or releases it.
     let key = a.key("lock", "user:1");
     let _: () = redis.query(redis::cmd("SET").arg(&key).arg("dead").arg("PX").arg(300));
-    let lock = a.lock_conversation("user:1").await.expect("taken after the expiry");
+    let lock = a
+        .lock_conversation("user:1")
+        .await
+        .expect("taken after the expiry");
     let holder: String = redis.query(redis::cmd("GET").arg(&key));
     assert_ne!(holder, "dead");
     drop(lock);
@@ -56,8 +68,14 @@ async fn a_holder_never_deletes_a_lock_that_is_no_longer_its_own() {
     // The lock expires unrenewed; another process takes it.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let taken: Option<String> =
-            redis.query(redis::cmd("SET").arg(&key).arg("other").arg("NX").arg("PX").arg(30_000));
+        let taken: Option<String> = redis.query(
+            redis::cmd("SET")
+                .arg(&key)
+                .arg("other")
+                .arg("NX")
+                .arg("PX")
+                .arg(30_000),
+        );
         if taken.is_some() {
             break;
         }
@@ -76,7 +94,11 @@ async fn a_held_lock_is_renewed_past_its_expiry() {
     };
     let a = coordinator(&redis).await;
     let lock = a
-        .lock_with("user:1", Duration::from_millis(300), Duration::from_millis(100))
+        .lock_with(
+            "user:1",
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(900)).await;

@@ -62,13 +62,20 @@ async fn a_users_rate_limit_holds_across_two_processes() {
 
     let first = ask(&a, "hello one").await;
     let second = ask(&b, "hello two").await;
-    assert!(!first.contains("quickly") && !second.contains("quickly"), "{first} / {second}");
+    assert!(
+        !first.contains("quickly") && !second.contains("quickly"),
+        "{first} / {second}"
+    );
     let third = ask(&a, "hello three").await;
     assert!(
         third.contains("You're sending messages quickly"),
         "the third message in the window is limited, whichever process got the first two: {third}"
     );
-    assert_eq!(mock.requests_on(Route::OpenAiChat).len(), 2, "the limited one never reached the provider");
+    assert_eq!(
+        mock.requests_on(Route::OpenAiChat).len(),
+        2,
+        "the limited one never reached the provider"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

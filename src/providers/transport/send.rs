@@ -199,7 +199,9 @@ impl PooledClient {
             self.pause.pause_for(wait);
             if let Some(coordinator) = &self.coordinator {
                 // Unreachable Redis leaves the pause to this process.
-                let _ = coordinator.pause_provider(self.provider.as_str(), wait).await;
+                let _ = coordinator
+                    .pause_provider(self.provider.as_str(), wait)
+                    .await;
             }
             warn!(
                 provider = %self.provider,
