@@ -1,15 +1,14 @@
 //! Whether Redis answers, for `/health`, the `duet_redis_up` gauge and the
 //! fail-fast gate of every call. A failed call marks Redis down; a probe
-//! pings it every [`PROBE_EVERY`] and marks it up again once it answers, so
-//! a process recovers without a restart.
+//! (in `coordinator.rs`) pings it every [`PROBE_EVERY`] and marks it up
+//! again once it answers, so a process recovers without a restart.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::Coordinator;
 use crate::metric_names as names;
 
 /// How often the probe pings Redis.
@@ -64,26 +63,6 @@ impl Health {
             info!("Redis is back; limits are shared across processes again");
         }
     }
-}
-
-/// Pings Redis until the last clone of the coordinator is dropped.
-pub(super) fn spawn_probe(coordinator: &Coordinator) {
-    let weak = Arc::downgrade(&coordinator.inner);
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(PROBE_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Some(inner) = weak.upgrade() else {
-                return;
-            };
-            let coordinator = Coordinator { inner };
-            match coordinator.ping().await {
-                Ok(()) => coordinator.inner.health.mark_up(),
-                Err(reason) => coordinator.inner.health.mark_down(&reason),
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{CoordError, Coordinator};
+use super::coordinator::{CoordError, Coordinator};
 
 /// Spacing of two IDENTIFYs in one bucket.
 pub const IDENTIFY_SPACING: Duration = Duration::from_secs(5);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::{CoordError, Coordinator};
+use super::coordinator::{CoordError, Coordinator};
 
 /// Token counters outlive their UTC day by this much (then Redis drops them).
 const BUDGET_KEEP_SECS: u64 = 2 * 24 * 3600;

@@ -17,7 +17,7 @@ use redis::Script;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use super::{CoordError, Coordinator};
+use super::coordinator::{CoordError, Coordinator};
 
 /// How long a lock lives without renewal.
 pub const LOCK_TTL: Duration = Duration::from_secs(30);

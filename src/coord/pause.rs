@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::{CoordError, Coordinator};
+use super::coordinator::{CoordError, Coordinator};
 
 /// KEYS[1] the pause; ARGV[1] its length in ms. Returns the pause in force, in ms.
 static EXTEND_PAUSE: LazyLock<Script> = LazyLock::new(|| {

@@ -23,7 +23,7 @@ async fn a_conversation_lock_admits_one_holder_across_processes() {
 
     let waiter = tokio::spawn({
         let b = b.clone();
-        async move { b.lock_conversation("user:1").await.map(|lock| drop(lock)) }
+        async move { b.lock_conversation("user:1").await.map(drop) }
     });
     assert!(
         held.release().await.unwrap(),
