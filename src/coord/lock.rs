@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use redis::Script;
 use tokio::task::JoinHandle;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::coordinator::{CoordError, Coordinator};
 
@@ -81,6 +81,9 @@ impl Coordinator {
         loop {
             if let Some(lock) = self.try_lock(conversation, ttl, renew_every).await? {
                 return Ok(lock);
+            }
+            if poll == POLL_FIRST {
+                debug!(%conversation, "waiting for the conversation lock another turn holds");
             }
             tokio::time::sleep(poll + Duration::from_millis(fastrand::u64(0..10))).await;
             poll = (poll * 2).min(POLL_MAX);

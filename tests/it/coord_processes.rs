@@ -13,9 +13,12 @@ use duet_testkit::fake_discord::{FakeDiscord, UserMessage};
 use duet_testkit::mock_llm::{Fault, MockLlm, RetryAfter, Route};
 use duet_testkit::test_redis::TestRedis;
 
+/// What a process logs (at debug) when another process holds the conversation.
+const WAITING_FOR_LOCK: &str = "waiting for the conversation lock";
+
 struct Replica {
     discord: FakeDiscord,
-    _duet: DuetProcess,
+    duet: DuetProcess,
 }
 
 /// A `duet run` on its own fake Discord, OpenAI only, limits in `redis`.
@@ -31,10 +34,7 @@ async fn replica(mock: &MockLlm, redis: &TestRedis, dir: &Path, extra: &[(&str, 
     }
     let duet = DuetProcess::start(&env, None, dir).await;
     discord.wait_for_commands().await;
-    Replica {
-        discord,
-        _duet: duet,
-    }
+    Replica { discord, duet }
 }
 
 /// Alice's DM `text` through `replica`; the text of the bot's reply.
@@ -103,4 +103,53 @@ async fn a_429_seen_by_one_process_pauses_the_provider_for_the_other() {
         1,
         "no request went to the paused provider"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_conversation_runs_one_turn_at_a_time_across_processes() {
+    let Some(redis) = TestRedis::from_env("two-processes-queue") else {
+        return;
+    };
+    let mock = MockLlm::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = replica(&mock, &redis, dir_a.path(), &[]).await;
+    let debug = [("RUST_LOG", "info,duet::coord=debug")];
+    let b = replica(&mock, &redis, dir_b.path(), &debug).await;
+
+    mock.hold();
+    let first = a
+        .discord
+        .send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, "first question"));
+    mock.wait_for_requests(1).await;
+    let second = b
+        .discord
+        .send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, "second question"));
+    b.duet.wait_for_log(0, WAITING_FOR_LOCK).await;
+    assert_eq!(
+        mock.requests().len(),
+        1,
+        "the second turn waits for the first"
+    );
+    mock.release();
+    for reply in [first, second] {
+        tokio::time::timeout(PROCESS_WAIT, reply)
+            .await
+            .expect("both messages are answered")
+            .expect("a reply");
+    }
+    assert_eq!(mock.requests().len(), 2);
+    assert_eq!(
+        mock.peak_in_flight(),
+        1,
+        "the conversation's turns never overlapped, though two processes served it"
+    );
+    // Released in the background as each turn ends.
+    let deadline = std::time::Instant::now() + PROCESS_WAIT;
+    while redis.keys().iter().any(|k| k.contains(":lock:")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a lock was never released"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
