@@ -6,6 +6,7 @@ pub mod app;
 pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod coord;
 pub mod discord;
 pub mod logging;
 pub mod metric_names;

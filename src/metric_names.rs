@@ -69,6 +69,9 @@ pub const WEB_PROVIDER: &str = "duet_web_provider";
 pub const ATTACHMENTS: &str = "duet_attachments_total";
 /// Gauge: bytes of images held in RAM for follow-ups (`IMAGE_CACHE_BYTES` at most).
 pub const IMAGE_CACHE_BYTES: &str = "duet_image_cache_bytes";
+/// Gauge: 1 while the Redis of `[Limits] REDIS_URL` answers, 0 while limits
+/// fell back to per process (absent without REDIS_URL).
+pub const REDIS_UP: &str = "duet_redis_up";
 
 /// Histograms, for exporters that need bucket settings.
 pub const HISTOGRAMS: &[&str] = &[
@@ -108,6 +111,7 @@ pub const ALL: &[&str] = &[
     WEB_PROVIDER,
     ATTACHMENTS,
     IMAGE_CACHE_BYTES,
+    REDIS_UP,
 ];
 
 #[cfg(test)]

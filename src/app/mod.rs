@@ -6,12 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::chat::ChatService;
 use crate::chat::live::{Live, LiveReceiver, LiveSender};
 use crate::chat::memory::{Memory, MemoryError};
 use crate::config::{Config, MemoryBackend};
+use crate::coord::{CoordError, Coordinator};
 use crate::providers::{ProviderSetupError, Providers};
 use crate::shutdown::{Drained, Shutdown};
 
@@ -32,6 +33,10 @@ pub enum Role {
 pub enum StartError {
     #[error("cannot set up the providers: {0}")]
     Providers(#[from] ProviderSetupError),
+    #[error(
+        "cannot reach Redis at [Limits] REDIS_URL ({0}); start Redis, correct REDIS_URL, or leave it empty for per-process limits"
+    )]
+    Redis(CoordError),
     #[error("cannot open conversation memory at {path}: {source}")]
     Memory {
         path: std::path::PathBuf,
@@ -53,7 +58,8 @@ impl App {
     /// Builds providers (and warms them up for the bot), opens memory and
     /// the pipeline. Blocking parts (opening SQLite) run before serving.
     pub async fn build(config: Arc<Config>, role: Role) -> Result<App, StartError> {
-        let providers = Providers::from_config(&config)?;
+        let coordinator = connect_coordinator(&config, role).await?;
+        let providers = Providers::from_config_coordinated(&config, coordinator)?;
         if role == Role::Bot {
             providers.warm_up().await;
         }
@@ -94,6 +100,28 @@ impl App {
         }
         drained
     }
+}
+
+/// Connects to `REDIS_URL` when set (not for a one-shot `duet ask`, which
+/// shares nothing); says so when limits stay per process.
+async fn connect_coordinator(
+    config: &Config,
+    role: Role,
+) -> Result<Option<Coordinator>, StartError> {
+    let limits = &config.limits;
+    let Some(url) = limits.redis_url.as_ref().filter(|_| role != Role::OneShot) else {
+        if role == Role::Bot {
+            info!(
+                "REDIS_URL is not set: rate limits, budgets, provider pauses and conversation queues are per process"
+            );
+        }
+        return Ok(None);
+    };
+    let coordinator = Coordinator::connect(url, &limits.redis_key_prefix)
+        .await
+        .map_err(StartError::Redis)?;
+    info!(prefix = %limits.redis_key_prefix, "connected to Redis: limits are shared across processes");
+    Ok(Some(coordinator))
 }
 
 fn open_memory(config: &Config, role: Role) -> Result<Memory, StartError> {

@@ -5,6 +5,7 @@
 use tracing::{info, warn};
 
 use super::admission::today;
+use super::budget;
 use super::frontend::Outcome;
 use super::frontend::ProviderStatus;
 use super::frontend::StatusReport;
@@ -65,9 +66,7 @@ impl ChatService {
         let tokens_left_today = if budget == 0 {
             None
         } else {
-            let used = self
-                .memory()
-                .tokens_used(user_id, &today())
+            let used = budget::tokens_used(&live, self.memory(), user_id, &today())
                 .await
                 .unwrap_or(0);
             Some(budget.saturating_sub(used))
@@ -76,7 +75,7 @@ impl ChatService {
             mode: config.effective_mode().to_string(),
             web_provider: live.providers.web_label().map(str::to_string),
             providers,
-            rate_limit_remaining: live.limiter.remaining(user_id),
+            rate_limit_remaining: live.limiter.remaining(user_id).await,
             rate_limit: live.limiter.limit(),
             rate_limit_window_secs: live.limiter.window().as_secs(),
             tokens_left_today,

@@ -3,6 +3,7 @@
 
 use tracing::warn;
 
+use super::budget;
 use super::frontend::Incoming;
 use super::frontend::Outcome;
 use super::limits::Admission;
@@ -16,7 +17,7 @@ pub(super) async fn admit(live: &Live, memory: &Memory, message: &Incoming) -> O
     if message.privileged {
         return None;
     }
-    match live.limiter.admit(&message.user_id) {
+    match live.limiter.admit(&message.user_id).await {
         Admission::Allowed => {}
         Admission::Notify(wait) => {
             return Some(rejected("rate_limited", messages::rate_limited(wait)));
@@ -30,7 +31,7 @@ pub(super) async fn admit(live: &Live, memory: &Memory, message: &Incoming) -> O
     if budget == 0 {
         return None;
     }
-    match memory.tokens_used(&message.user_id, &today()).await {
+    match budget::tokens_used(live, memory, &message.user_id, &today()).await {
         Ok(used) if used >= budget => Some(rejected("budget", messages::BUDGET_SPENT.to_string())),
         Ok(_) => None,
         Err(error) => {

@@ -44,7 +44,9 @@ impl Live {
     fn build(config: Arc<Config>, providers: Arc<Providers>, previous: Option<&Live>) -> Self {
         let limiter = match previous {
             Some(previous) if previous.limiter.matches(&config.limits) => previous.limiter.clone(),
-            _ => Arc::new(UserLimiter::new(&config.limits)),
+            _ => Arc::new(
+                UserLimiter::new(&config.limits).coordinated(providers.coordinator().cloned()),
+            ),
         };
         let turns = match previous {
             Some(previous)

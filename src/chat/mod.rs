@@ -4,6 +4,7 @@
 mod account;
 mod admission;
 pub mod attachments;
+mod budget;
 mod frontend;
 mod housekeeping;
 pub mod limits;

@@ -1,8 +1,9 @@
 //! `ChatService`: the frontend-neutral pipeline behind [`Conversations`].
 //! One message goes through: shutdown gate → per-user rate limit and daily
-//! budget → the conversation's queue (one turn at a time, in order) → the
-//! global turn cap → the turn itself (memory, routing, providers with their
-//! failover, memory again, successful turns only).
+//! budget → the conversation's queue (one turn at a time, in order; with
+//! Redis also across processes) → the global turn cap → the turn itself
+//! (memory, routing, providers with their failover, memory again,
+//! successful turns only).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +28,7 @@ use super::turn::TurnRunner;
 use super::types::ConversationKey;
 use super::types::Partial;
 use crate::config::Config;
+use crate::coord::ConversationLock;
 use crate::metric_names as names;
 use crate::providers::Providers;
 use crate::shutdown::Shutdown;
@@ -133,6 +135,7 @@ impl ChatService {
         }
         let _conversation = queue.lock.lock().await;
         queue.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _across_processes = shared_lock(&live, &key).await;
         let Ok(_turn) = live.turns.clone().try_acquire_owned() else {
             return rejected("busy", messages::BUSY.to_string());
         };
@@ -153,6 +156,14 @@ impl ChatService {
             Err(error) => rejected(error.reason(), error.user_message().to_string()),
         }
     }
+}
+
+/// The conversation's lock in Redis, held with the in-process one so a turn
+/// runs in one process at a time. `None` without Redis or while it is away:
+/// the in-process queue alone orders the turns then.
+async fn shared_lock(live: &Live, key: &ConversationKey) -> Option<ConversationLock> {
+    let coordinator = live.providers.coordinator()?;
+    coordinator.lock_conversation(key.as_str()).await.ok()
 }
 
 #[async_trait]

@@ -13,6 +13,7 @@ use super::attachments::compose::compose_question;
 use super::attachments::image_cache::{ImageCache, turn_key};
 use super::attachments::prompt_images::{attach_images, reserved_tokens};
 use super::attachments::steer::{ImageUse, notes, steer_images};
+use super::budget;
 use super::frontend::Answer;
 use super::frontend::Incoming;
 use super::live::Live;
@@ -226,13 +227,7 @@ impl TurnRunner<'_> {
         let tokens = completion
             .usage
             .map_or_else(|| estimate_tokens(request, completion), |u| u.total());
-        if let Err(error) = self
-            .memory
-            .add_tokens(&message.user_id, &today(), tokens)
-            .await
-        {
-            warn!(%error, "could not record token usage");
-        }
+        budget::add_tokens(self.live, self.memory, &message.user_id, &today(), tokens).await;
     }
 }
 

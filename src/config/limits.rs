@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::parse::to_usize;
 use super::reader::Reader;
 use super::spec::SectionSpec;
-use super::spec::{KeySpec, Kind};
+use super::spec::{KeySpec, Kind, ReloadClass};
+use crate::secret::Secret;
 
 const S: &str = "Limits";
 
@@ -57,6 +58,23 @@ pub const USER_DAILY_TOKENS: KeySpec = KeySpec::new(
     "Tokens a user may spend per day (UTC); 0 = unlimited.",
 );
 
+pub const REDIS_URL: KeySpec = KeySpec::new(
+    S,
+    "REDIS_URL",
+    "",
+    Kind::Secret,
+    "Redis shared by every duet process (`redis://[user:password@]host:port[/db]`): per-user limits, budgets, provider pauses and conversation locks hold across processes; empty = per process.",
+)
+.reload(ReloadClass::Restart);
+pub const REDIS_KEY_PREFIX: KeySpec = KeySpec::new(
+    S,
+    "REDIS_KEY_PREFIX",
+    "duet:",
+    Kind::Text,
+    "Prefix of every Redis key duet writes; processes of one bot share it, other bots on the same Redis use their own.",
+)
+.reload(ReloadClass::Restart);
+
 pub const SECTION: SectionSpec = SectionSpec {
     name: S,
     doc: "Fairness and cost limits per user and for the whole bot.",
@@ -66,6 +84,8 @@ pub const SECTION: SectionSpec = SectionSpec {
         MAX_QUEUED_PER_CONVERSATION,
         MAX_CONCURRENT_TURNS,
         USER_DAILY_TOKENS,
+        REDIS_URL,
+        REDIS_KEY_PREFIX,
     ],
 };
 
@@ -77,6 +97,9 @@ pub struct LimitsConfig {
     pub max_queued_per_conversation: usize,
     pub max_concurrent_turns: usize,
     pub user_daily_tokens: u64,
+    /// `None`: limits are per process.
+    pub redis_url: Option<Secret>,
+    pub redis_key_prefix: String,
 }
 
 impl LimitsConfig {
@@ -87,6 +110,8 @@ impl LimitsConfig {
             max_queued_per_conversation: to_usize(r.uint(&MAX_QUEUED_PER_CONVERSATION)),
             max_concurrent_turns: to_usize(r.uint(&MAX_CONCURRENT_TURNS)),
             user_daily_tokens: r.uint(&USER_DAILY_TOKENS),
+            redis_url: r.secret(&REDIS_URL),
+            redis_key_prefix: r.text(&REDIS_KEY_PREFIX),
         }
     }
 }

@@ -3,9 +3,10 @@
 //! (Prometheus text). Requests to it are not counted in the metrics.
 //!
 //! `/health` says `degraded` with every reason (gateway down, a provider
-//! failing, memory writes failing). `/health/ready` is narrower on purpose:
-//! ready means connected to Discord with a provider configured. A provider
-//! outage is not the bot's fault and a restart cannot fix it, so it makes
+//! failing, memory writes failing, the Redis of `REDIS_URL` unreachable).
+//! `/health/ready` is narrower on purpose: ready means connected to Discord
+//! with a provider configured. A provider outage is not the bot's fault and
+//! a restart cannot fix it, so it makes
 //! `/health` degraded but never the bot unready or dead: Kubernetes must not
 //! restart or unroute a bot because OpenAI is down (the bot still answers
 //! users with a notice).
@@ -68,6 +69,14 @@ impl HealthState {
             if let Some(problem) = provider_problem(&stats) {
                 problems.push(problem);
             }
+        }
+        if let Some(problem) = self
+            .service
+            .providers()
+            .coordinator()
+            .and_then(|c| c.problem())
+        {
+            problems.push(problem);
         }
         for (operation, kind) in self.service.memory().write_failures() {
             problems.push(match operation {

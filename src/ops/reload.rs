@@ -169,7 +169,9 @@ impl Reloader {
             warn!(key, "this setting changes only after a restart");
         }
         let providers = if diff.rebuilds_providers() {
-            match Providers::from_config(&new) {
+            // The Redis connection stays: REDIS_URL changes only with a restart.
+            let coordinator = current.providers.coordinator().cloned();
+            match Providers::from_config_coordinated(&new, coordinator) {
                 Ok(providers) => {
                     providers.warm_up().await;
                     Arc::new(providers)

@@ -19,6 +19,7 @@ use super::transport::{Call, PoolStats, PooledClient, load_roots};
 use super::types::{Completion, CompletionRequest, ProviderKind};
 use super::wire::{WireFormat, openai_format, openai_web_format, perplexity_format, read_events};
 use crate::config::{Config, WebBackend};
+use crate::coord::Coordinator;
 
 #[derive(Debug)]
 struct Inner {
@@ -189,24 +190,49 @@ pub struct Providers {
     clients: Vec<ProviderClient>,
     /// The chat server refused the `search_web` tool (see `web_tool`).
     pub(super) tools_refused: Arc<AtomicBool>,
+    /// Shares each provider's requests per minute and 429 pause across processes.
+    coordinator: Option<Coordinator>,
 }
 
 impl Providers {
+    /// [`Self::from_config`] with limits shared through `coordinator`.
+    pub fn from_config_coordinated(
+        config: &Config,
+        coordinator: Option<Coordinator>,
+    ) -> Result<Providers, ProviderSetupError> {
+        Self::build(config, coordinator)
+    }
+
+    /// The coordinator the pools share limits through, if any.
+    pub fn coordinator(&self) -> Option<&Coordinator> {
+        self.coordinator.as_ref()
+    }
+
     /// Builds one pooled client per usable provider (a key, or a local URL).
     /// No network is used yet.
     pub fn from_config(config: &Config) -> Result<Providers, ProviderSetupError> {
+        Self::build(config, None)
+    }
+
+    fn build(
+        config: &Config,
+        coordinator: Option<Coordinator>,
+    ) -> Result<Providers, ProviderSetupError> {
         let roots = load_roots(config.tls_ca_file.as_deref())?;
         let output_tokens = config.prompt.output_tokens;
         let mut clients = Vec::new();
         let web = config.web_backend();
         if config.openai.is_usable() {
             let openai = &config.openai;
-            let pool = Arc::new(PooledClient::new(
-                ProviderKind::OpenAi,
-                &openai.pool,
-                openai.api_key.as_ref(),
-                &roots,
-            )?);
+            let pool = Arc::new(
+                PooledClient::new(
+                    ProviderKind::OpenAi,
+                    &openai.pool,
+                    openai.api_key.as_ref(),
+                    &roots,
+                )?
+                .coordinated(coordinator.clone()),
+            );
             clients.push(client(
                 (ProviderKind::OpenAi, "openai"),
                 openai_format(openai, output_tokens),
@@ -227,12 +253,15 @@ impl Providers {
         }
         if web == Some(WebBackend::Perplexity) {
             let perplexity = &config.perplexity;
-            let pool = Arc::new(PooledClient::new(
-                ProviderKind::Perplexity,
-                &perplexity.pool,
-                perplexity.api_key.as_ref(),
-                &roots,
-            )?);
+            let pool = Arc::new(
+                PooledClient::new(
+                    ProviderKind::Perplexity,
+                    &perplexity.pool,
+                    perplexity.api_key.as_ref(),
+                    &roots,
+                )?
+                .coordinated(coordinator.clone()),
+            );
             clients.push(client(
                 (ProviderKind::Perplexity, "perplexity"),
                 perplexity_format(perplexity, output_tokens),
@@ -243,6 +272,7 @@ impl Providers {
         Ok(Providers {
             clients,
             tools_refused: Arc::default(),
+            coordinator,
         })
     }
 

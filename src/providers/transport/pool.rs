@@ -1,8 +1,10 @@
 //! One long-lived pooled HTTP client per provider, tuned from
 //! `[ConnectionPool]`, and the admission path every request takes:
 //!
-//! 1. wait out a 429 pause of the provider ([`PauseGate`]);
-//! 2. wait for the requests-per-minute limiter (governor);
+//! 1. wait out a 429 pause of the provider ([`PauseGate`]), including one
+//!    another process saw (through Redis, when `REDIS_URL` is set);
+//! 2. wait for the requests-per-minute limiter (governor in process, or the
+//!    shared one in Redis; while Redis is away, governor);
 //! 3. take a permit of the provider's semaphore within `POOL_TIMEOUT`.
 //!
 //! reqwest has no per-host connection cap, so the semaphore is what bounds
@@ -26,6 +28,7 @@ use super::connector::CountDials;
 use super::pause::PauseGate;
 use super::stats::{PoolCounters, PoolStats, version_name};
 use crate::config::{Http2Mode, PoolConfig};
+use crate::coord::Coordinator;
 use crate::providers::error::{ErrorKind, ProviderError, ProviderSetupError, Redactor};
 use crate::providers::types::ProviderKind;
 use crate::secret::Secret;
@@ -45,6 +48,8 @@ pub struct PooledClient {
     limiter: DefaultDirectRateLimiter,
     pub(super) pause: PauseGate,
     pub(super) counters: Arc<PoolCounters>,
+    /// Shares the limiter and the 429 pause with other processes.
+    pub(super) coordinator: Option<Coordinator>,
 }
 
 /// A held slot; gives it back (and updates the gauge) when dropped.
@@ -86,7 +91,14 @@ impl PooledClient {
             limiter: RateLimiter::direct(Quota::per_minute(rpm)),
             pause: PauseGate::default(),
             counters,
+            coordinator: None,
         })
+    }
+
+    /// Shares this provider's requests per minute and 429 pause through `coordinator`.
+    pub fn coordinated(mut self, coordinator: Option<Coordinator>) -> Self {
+        self.coordinator = coordinator;
+        self
     }
 
     /// Removes this provider's key from text that came from the network.
@@ -123,6 +135,7 @@ impl PooledClient {
     /// Steps 1–3 of the module doc; the permit is held until the response is read.
     pub(super) async fn admit(&self, deadline: Instant) -> Result<Permit, ProviderError> {
         loop {
+            self.adopt_shared_pause().await;
             match self.pause.wait(deadline).await {
                 Ok(true) => self.counters.paused_wait(),
                 Ok(false) => {}
@@ -133,17 +146,50 @@ impl PooledClient {
                     });
                 }
             }
-            if self.limiter.check().is_err() {
-                self.counters.limiter_waited();
-                self.limiter
-                    .until_ready_with_jitter(Jitter::up_to(LIMITER_JITTER))
-                    .await;
-            }
+            self.wait_for_limiter().await;
             let permit = self.acquire_permit().await?;
             if self.pause.paused_until().is_none() {
                 return Ok(permit);
             }
             // A 429 paused the provider while this request queued for a slot.
+        }
+    }
+
+    /// A pause another process published becomes this process's pause too.
+    async fn adopt_shared_pause(&self) {
+        let Some(coordinator) = &self.coordinator else {
+            return;
+        };
+        if let Ok(Some(left)) = coordinator.provider_pause(self.provider.as_str()).await {
+            self.pause.pause_for(left);
+        }
+    }
+
+    /// The shared limiter while Redis answers, governor otherwise.
+    async fn wait_for_limiter(&self) {
+        if let Some(coordinator) = &self.coordinator {
+            let rpm = self.config.requests_per_minute.max(1);
+            let mut waited = false;
+            loop {
+                match coordinator.take_provider(self.provider.as_str(), rpm).await {
+                    Ok(take) if take.allowed => return,
+                    Ok(take) => {
+                        if !waited {
+                            self.counters.limiter_waited();
+                            waited = true;
+                        }
+                        let jitter = fastrand::u64(0..=LIMITER_JITTER.as_millis() as u64);
+                        tokio::time::sleep(take.wait + Duration::from_millis(jitter)).await;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        if self.limiter.check().is_err() {
+            self.counters.limiter_waited();
+            self.limiter
+                .until_ready_with_jitter(Jitter::up_to(LIMITER_JITTER))
+                .await;
         }
     }
 

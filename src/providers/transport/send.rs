@@ -197,6 +197,12 @@ impl PooledClient {
         }
         if let (Retry::AfterPause, Some(wait)) = (failure.retry, failure.error.retry_after()) {
             self.pause.pause_for(wait);
+            if let Some(coordinator) = &self.coordinator {
+                // Unreachable Redis leaves the pause to this process.
+                let _ = coordinator
+                    .pause_provider(self.provider.as_str(), wait)
+                    .await;
+            }
             warn!(
                 provider = %self.provider,
                 status,
