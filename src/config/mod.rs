@@ -29,6 +29,7 @@ mod redact;
 mod report;
 mod routing;
 pub mod schema;
+mod shards;
 mod source;
 mod spec;
 mod suggest;
@@ -57,6 +58,9 @@ pub use reader::{Resolved, ResolvedValues};
 pub use redact::redact_url_credentials;
 pub use report::render_effective;
 pub use routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice, WebTool};
+pub use shards::{
+    ORDINAL_VAR, ShardCount, ShardError, ShardIds, ShardPlan, ShardSettings, ordinal_from_env,
+};
 pub use spec::{KeySpec, Kind, ReloadClass};
 pub use typed::{Config, DEFAULT_CONFIG_FILE, Mode, Purpose};
 

@@ -23,6 +23,7 @@ mod discord_commands;
 mod discord_lifecycle;
 mod discord_messages;
 mod discord_pipeline;
+mod discord_shards;
 mod duet_binary;
 mod memory_store;
 mod ops_health;
