@@ -4,13 +4,22 @@
 //! shard and DMs to shard 0. Every message is answered exactly once, the
 //! slash commands are registered once (by shard 0's process), and each
 //! `/health` lists its own shards. Shard settings that cannot work stop the
-//! process with exit 2 and say why.
+//! process with exit 2 and say why. In one process, shards start one at a
+//! time, each after the identify pacer grants its bucket.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
+use duet::chat::live::Live;
+use duet::discord::{self, DiscordStatus, IDENTIFY_INTERVAL, IdentifyPacer};
+use duet::providers::Providers;
+use duet::shutdown::Shutdown;
 use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, duet_binary, run_env};
+use duet_testkit::fake_discord::bot::{config_for, init_tracing};
+use duet_testkit::fake_discord::conversations::ScriptedConversations;
 use duet_testkit::fake_discord::fixtures::{ALICE, BOB, DM_ALICE, GENERAL};
 use duet_testkit::fake_discord::realistic::general_channel;
 use duet_testkit::fake_discord::shards::{guild_on_shard, shard_of};
@@ -219,4 +228,69 @@ async fn fewer_shards_than_discord_recommends_exit_2_before_identifying() {
         "{stderr}"
     );
     assert_eq!(count(&discord.requests(), "WS", "IDENTIFY"), 0);
+}
+
+/// Grants every turn at once and remembers which buckets were asked for.
+#[derive(Default)]
+struct RecordingPacer(Mutex<Vec<u32>>);
+
+#[async_trait]
+impl IdentifyPacer for RecordingPacer {
+    async fn wait_turn(&self, bucket: u32) {
+        self.0.lock().unwrap().push(bucket);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_starts_its_shards_one_at_a_time_each_after_the_pacer() {
+    init_tracing();
+    let discord = FakeDiscord::start().await;
+    discord.set_shards(2, 2);
+    let guild = guild_on_shard(1, 2, 0);
+    discord.add_guild(guild);
+    let config = Arc::new(config_for(&discord, &[]));
+    let providers = Arc::new(Providers::from_config(&config).expect("providers"));
+    let (live, _) = Live::first(config, providers).channel();
+    let pacer = Arc::new(RecordingPacer::default());
+    let (status, shutdown) = (DiscordStatus::new(), Shutdown::new());
+    let run = tokio::spawn(discord::run_paced(
+        live.subscribe(),
+        ScriptedConversations::echo(),
+        shutdown.clone(),
+        status.clone(),
+        pacer.clone(),
+    ));
+    discord.wait_for_live_shards(&[0, 1]).await;
+    assert_eq!(
+        *pacer.0.lock().unwrap(),
+        [0, 1],
+        "one turn per shard, by bucket"
+    );
+    let identifies: Vec<_> = discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.is("WS", "IDENTIFY"))
+        .collect();
+    assert_eq!(identifies.len(), 2);
+    let gap = identifies[1].at.duration_since(identifies[0].at);
+    assert!(
+        gap >= IDENTIFY_INTERVAL.mul_f64(0.9),
+        "shards identified {gap:?} apart"
+    );
+
+    discord.send_message(mention_in(guild, general_channel(guild), "on shard 1"));
+    discord
+        .wait_until("the answer on shard 1", |log| {
+            posts(log, general_channel(guild)) == 1
+        })
+        .await;
+    let snapshot = status.snapshot().await;
+    assert_eq!(snapshot.shards, 2);
+    assert_eq!(snapshot.shards_connected, 2, "{snapshot:?}");
+    assert_eq!(snapshot.guilds, 2, "the fixture guild and the added one");
+    shutdown.request();
+    let stopped = tokio::time::timeout(PROCESS_WAIT, run)
+        .await
+        .expect("run stops");
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
 }
