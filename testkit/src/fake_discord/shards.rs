@@ -19,9 +19,9 @@ pub fn shard_of(guild_id: u64, shards: u32) -> u32 {
 /// A guild id whose shard is `shard` of `shards`; `n` tells apart several
 /// guilds of one shard.
 pub fn guild_on_shard(shard: u32, shards: u32, n: u64) -> u64 {
-    let slot = n * u64::from(shards.max(1)) + u64::from(shard);
     // Far above the fixture's ids; the low bits stay free for channel ids.
-    ((slot + 1_000) << 22) + 1
+    let slot = (n + 1_000) * u64::from(shards.max(1)) + u64::from(shard);
+    (slot << 22) + 1
 }
 
 /// The shard layout and the added guilds.
