@@ -47,9 +47,8 @@ pub fn all() -> Vec<poise::Command<Data, CommandError>> {
 
 /// Builds the poise framework: registers the commands when the bot first
 /// connects (globally, or in `guilds` for instant updates) if
-/// `register_commands`
-/// (only the process that runs shard 0 does, so several processes of one
-/// bot register them once).
+/// `register_commands`: only the process that runs shard 0 does, so several
+/// processes of one bot register them once.
 pub fn framework(
     shared: Data,
     guilds: Vec<u64>,
