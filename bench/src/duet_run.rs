@@ -22,7 +22,7 @@ use duet_testkit::fake_discord::FakeDiscord;
 const IDLE: Duration = Duration::from_secs(1);
 
 /// The `duet` binary of the same build as this harness, if it was built.
-fn duet_binary() -> Option<PathBuf> {
+pub fn duet_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?.with_file_name("duet");
     exe.is_file().then_some(exe)
 }
@@ -89,7 +89,7 @@ pub async fn measure(host: &MockHost, env: &HashMap<String, String>) -> anyhow::
 }
 
 /// SIGTERM, then how the process ended (it should exit 0 after draining).
-async fn stop(child: &mut tokio::process::Child, pid: &str) -> Value {
+pub async fn stop(child: &mut tokio::process::Child, pid: &str) -> Value {
     if let Ok(pid) = pid.parse::<libc::pid_t>() {
         // SAFETY: kill(2) on our own child's pid with a valid signal number.
         unsafe { libc::kill(pid, libc::SIGTERM) };

@@ -5,14 +5,15 @@
 //!
 //! `cargo build --release -p duet && cargo run --release -p duet-bench --
 //! [--json PATH] [--quick] [--latency-ms 50] [--share-429 0.3] [--http1]
-//! [--discord] [--upstream URL]` (the startup section runs the `duet`
-//! binary built next to this one).
+//! [--discord] [--upstream URL] [--only guilds]` (the startup and guilds
+//! sections run the `duet` binary built next to this one).
 
 mod args;
 mod child;
 mod connections;
 mod discord;
 mod duet_run;
+mod guilds;
 mod images;
 mod load;
 mod load_sections;
@@ -91,7 +92,7 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     };
     let mut report = json!({
         "overhead": null, "throughput": null, "connections": null, "memory": null,
-        "storm": null, "routing": null, "startup": null, "images": null,
+        "storm": null, "routing": null, "startup": null, "images": null, "guilds": null,
     });
     if args.runs("routing") {
         step("routing");
@@ -121,6 +122,16 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
         step("memory");
         let args = args.clone();
         report["memory"] = tokio::task::spawn_blocking(move || child::memory(&args)).await??;
+    }
+    if args.only.iter().any(|s| s == "guilds") {
+        step("guilds");
+        match host {
+            Some(host) => {
+                let target = Target::new(args, Some(host), Duration::ZERO).await;
+                report["guilds"] = guilds::guilds(args.quick, host, &target.env).await?;
+            }
+            None => report["guilds"] = json!({"skipped": "needs the in-process mock"}),
+        }
     }
     if args.runs("startup") {
         step("startup");

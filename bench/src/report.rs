@@ -342,6 +342,16 @@ pub fn table(r: &Value) -> String {
             f("/images/memory/image_cache_held_mib")
         ),
     );
+    row(
+        "9. guilds: RSS per server (KiB) / servers / RSS (MiB)",
+        format!(
+            "{} / {} / {} (without them {})",
+            f("/guilds/per_server_kib"),
+            f("/guilds/servers"),
+            f("/guilds/loaded/rss_mib"),
+            f("/guilds/baseline/rss_mib")
+        ),
+    );
     if quick {
         out.push_str(&format!("\n  {QUICK_NOTICE}\n"));
     }

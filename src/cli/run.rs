@@ -57,11 +57,14 @@ pub async fn run(cli: &Cli, env: &HashMap<String, String>) -> ExitCode {
 
     info!(mode = config.effective_mode(), "duet is starting");
     let conversations: Arc<ChatService> = Arc::new(app.service.clone());
-    let result = discord::run(
-        app.subscribe(),
+    let live = app.subscribe();
+    let pacer = discord::SharedPacer::new(live.borrow().providers.coordinator().cloned());
+    let result = discord::run_paced(
+        live,
         conversations,
         app.shutdown.clone(),
         discord_status,
+        Arc::new(pacer),
     )
     .await;
     app.shutdown.request();

@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::parse::to_usize;
 use super::reader::Reader;
 use super::settings::ALLOW_GUILD_SETTINGS;
+use super::shards::{SHARD_COUNT, SHARD_IDS, SHARDS_PER_PROCESS, ShardSettings};
 use super::spec::SectionSpec;
 use super::spec::{KeySpec, Kind, ReloadClass, names};
 use crate::secret::Secret;
@@ -204,6 +205,9 @@ pub const SECTION: SectionSpec = SectionSpec {
         COMMAND_GUILD_IDS,
         API_BASE_URL,
         ATTACH_LONG_ANSWERS_CHARS,
+        SHARD_COUNT,
+        SHARD_IDS,
+        SHARDS_PER_PROCESS,
     ],
 };
 
@@ -228,6 +232,8 @@ pub struct DiscordConfig {
     pub api_base_url: Option<url::Url>,
     /// Answers longer than this (characters) go as a file; 0 = never.
     pub attach_long_answers_chars: usize,
+    /// `SHARD_COUNT`, `SHARD_IDS`, `SHARDS_PER_PROCESS` and the ordinal.
+    pub shards: ShardSettings,
 }
 
 impl DiscordConfig {
@@ -250,6 +256,7 @@ impl DiscordConfig {
             command_guild_ids: r.ids(&COMMAND_GUILD_IDS),
             api_base_url: r.opt_url(&API_BASE_URL),
             attach_long_answers_chars: to_usize(r.uint(&ATTACH_LONG_ANSWERS_CHARS)),
+            shards: ShardSettings::read(r),
         }
     }
 }

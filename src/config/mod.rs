@@ -30,6 +30,7 @@ mod report;
 mod routing;
 pub mod schema;
 mod settings;
+mod shards;
 mod source;
 mod spec;
 mod suggest;
@@ -59,6 +60,9 @@ pub use redact::redact_url_credentials;
 pub use report::render_effective;
 pub use routing::{RoutingConfig, RoutingMode, WebBackend, WebProviderChoice, WebTool};
 pub use settings::{SettingsConfig, chat_models};
+pub use shards::{
+    ORDINAL_VAR, ShardCount, ShardError, ShardIds, ShardPlan, ShardSettings, ordinal_from_env,
+};
 pub use spec::{KeySpec, Kind, ReloadClass};
 pub use typed::{Config, DEFAULT_CONFIG_FILE, Mode, Purpose};
 

@@ -107,7 +107,8 @@ impl Config {
         let file = file.map(Arc::new);
         let values = source::layer(file.clone(), env)?;
         let mut r = Reader::new(values);
-        let config = Config::read(&mut r, file.as_ref().map(|f| f.path.clone()));
+        let mut config = Config::read(&mut r, file.as_ref().map(|f| f.path.clone()));
+        config.discord.shards.find_ordinal(&mut r, env);
         let mut issues = r.issues;
         if let Some(file) = &file {
             issues.extend(warnings::unknown_names(file));

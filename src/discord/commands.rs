@@ -46,8 +46,14 @@ pub fn all(config: &Config) -> Vec<poise::Command<Data, CommandError>> {
 }
 
 /// Builds the poise framework: registers the commands when the bot first
-/// connects (globally, or in `guilds` for instant updates).
-pub fn framework(shared: Data, guilds: Vec<u64>) -> poise::Framework<Data, CommandError> {
+/// connects (globally, or in `guilds` for instant updates) if
+/// `register_commands`: only the process that runs shard 0 does, so several
+/// processes of one bot register them once.
+pub fn framework(
+    shared: Data,
+    guilds: Vec<u64>,
+    register_commands: bool,
+) -> poise::Framework<Data, CommandError> {
     poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: all(&shared.config()),
@@ -67,7 +73,11 @@ pub fn framework(shared: Data, guilds: Vec<u64>) -> poise::Framework<Data, Comma
         .initialize_owners(false)
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
-                register(ctx, &framework.options().commands, &guilds).await;
+                if register_commands {
+                    register(ctx, &framework.options().commands, &guilds).await;
+                } else {
+                    info!("slash commands are registered by the process that runs shard 0");
+                }
                 // Never fail: poise would then hold every later event forever.
                 Ok(shared)
             })
@@ -232,6 +242,7 @@ async fn ask(
         let author = Author::of_interaction(interaction);
         let place = locate(
             ctx.serenity_context(),
+            &shared.directory,
             interaction.guild_id,
             interaction.channel_id,
         )

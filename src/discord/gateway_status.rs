@@ -1,10 +1,15 @@
 //! [`DiscordStatus`]: what the health endpoint reports about the Discord
-//! connection (shards connected, gateway latency, guild count).
+//! connection (this process's shards and their state, gateway latency,
+//! guild count).
 
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use serenity::all::{Cache, ConnectionStage, ShardManager};
+use serenity::all::{ConnectionStage, ShardId, ShardManager};
+
+use super::directory::Directory;
+
+use crate::config::ShardPlan;
 
 /// Shared handle to the state of a running Discord frontend; empty until
 /// [`super::run`] has connected, and again after it returned.
@@ -16,7 +21,18 @@ pub struct DiscordStatus {
 #[derive(Clone)]
 struct Live {
     shards: Arc<ShardManager>,
-    cache: Arc<Cache>,
+    directory: Arc<Directory>,
+    plan: ShardPlan,
+}
+
+/// One shard of this process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShardState {
+    pub id: u32,
+    /// `connected`, `connecting`, `identifying`, `resuming`, `handshake`,
+    /// `disconnected` or `not started` (waiting for its turn to identify).
+    pub stage: &'static str,
+    pub latency_ms: Option<u64>,
 }
 
 /// A point-in-time view of the connection.
@@ -24,11 +40,15 @@ struct Live {
 pub struct DiscordStatusSnapshot {
     /// The client is running (between start and shutdown).
     pub running: bool,
-    /// Shards started by this process.
+    /// Shards this process runs (started or waiting for their turn).
     pub shards: usize,
+    /// The bot's shard count (every process's shards together).
+    pub shard_total: u32,
+    /// This process's shards, by id.
+    pub shard_states: Vec<ShardState>,
     /// Shards with a live, identified or resumed gateway session.
     pub shards_connected: usize,
-    /// Guilds in the cache.
+    /// Guilds this process's shards serve.
     pub guilds: usize,
     /// Slowest shard's last heartbeat round trip.
     pub latency_ms: Option<u64>,
@@ -46,8 +66,17 @@ impl DiscordStatus {
         Arc::default()
     }
 
-    pub(crate) fn attach(&self, shards: Arc<ShardManager>, cache: Arc<Cache>) {
-        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(Live { shards, cache });
+    pub(crate) fn attach(
+        &self,
+        shards: Arc<ShardManager>,
+        directory: Arc<Directory>,
+        plan: ShardPlan,
+    ) {
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(Live {
+            shards,
+            directory,
+            plan,
+        });
     }
 
     pub(crate) fn detach(&self) {
@@ -60,21 +89,52 @@ impl DiscordStatus {
         let Some(live) = live else {
             return DiscordStatusSnapshot::default();
         };
-        let runners = live.shards.runners.lock().await;
+        let shard_states: Vec<ShardState> = {
+            let runners = live.shards.runners.lock().await;
+            live.plan
+                .ids()
+                .map(|id| match runners.get(&ShardId(id)) {
+                    Some(runner) => ShardState {
+                        id,
+                        stage: stage_name(&runner.stage),
+                        latency_ms: runner.latency.map(millis),
+                    },
+                    None => ShardState {
+                        id,
+                        stage: "not started",
+                        latency_ms: None,
+                    },
+                })
+                .collect()
+        };
         DiscordStatusSnapshot {
             running: true,
-            shards: runners.len(),
-            shards_connected: runners
-                .values()
-                .filter(|r| r.stage == ConnectionStage::Connected)
+            shards: shard_states.len(),
+            shard_total: live.plan.total,
+            shards_connected: shard_states
+                .iter()
+                .filter(|s| s.stage == "connected")
                 .count(),
-            guilds: live.cache.guild_count(),
-            latency_ms: runners
-                .values()
-                .filter_map(|r| r.latency)
-                .max()
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            guilds: live.directory.guild_count(),
+            latency_ms: shard_states.iter().filter_map(|s| s.latency_ms).max(),
+            shard_states,
         }
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn stage_name(stage: &ConnectionStage) -> &'static str {
+    match stage {
+        ConnectionStage::Connected => "connected",
+        ConnectionStage::Connecting => "connecting",
+        ConnectionStage::Disconnected => "disconnected",
+        ConnectionStage::Handshake => "handshake",
+        ConnectionStage::Identifying => "identifying",
+        ConnectionStage::Resuming => "resuming",
+        _ => "unknown",
     }
 }
 

@@ -15,6 +15,7 @@ use tracing::{Instrument, debug, info, info_span};
 use super::allowed_hosts::AllowedHosts;
 use super::attachment_input::{Gatherer, reply_context};
 use super::deliver::{TurnSettings, run_turn};
+use super::directory::Directory;
 use super::download::Downloader;
 use super::errors::{Action, report};
 use super::inbound::{Author, display_name};
@@ -49,6 +50,8 @@ pub struct Shared {
     pub identified_presence: (OnlineStatus, Option<ActivityData>),
     /// Fetches attachments (its own pool; Discord's hosts and API_BASE_URL only).
     pub downloader: Downloader,
+    /// The channels of the guilds this process serves (serenity's cache is off).
+    pub directory: Arc<Directory>,
 }
 
 impl Shared {
@@ -67,6 +70,7 @@ impl Shared {
             closing: CancellationToken::new(),
             presence_followers: Mutex::default(),
             identified_presence,
+            directory: Directory::new(),
         }
     }
 
@@ -180,7 +184,7 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
             debug!("not addressed to the bot");
             return;
         }
-        facts.place = locate(&ctx, msg.guild_id, msg.channel_id).await;
+        facts.place = locate(&ctx, &shared.directory, msg.guild_id, msg.channel_id).await;
     }
     match policy::decide(&facts, &config.discord) {
         Decision::Answer { .. } => {}

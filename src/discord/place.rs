@@ -1,24 +1,30 @@
 //! Where a message or command was written, as the policy needs it: a DM, or
 //! a guild channel with its name and, for threads, the parent channel.
-//! Read from the cache; a channel the cache does not know is fetched.
+//! Read from the [`Directory`]; a channel it does not know is fetched.
 
-use serenity::all::{Cache, Channel, ChannelId, ChannelType, Context, GuildChannel, GuildId};
+use serenity::all::{Channel, ChannelId, ChannelType, Context, GuildChannel, GuildId};
 use tracing::debug;
 
+use super::directory::Directory;
 use super::policy::{ChannelRef, Place};
 
 /// The place of a message in `channel` (of `guild`, or a DM when `None`).
-pub async fn locate(ctx: &Context, guild: Option<GuildId>, channel: ChannelId) -> Place {
+pub async fn locate(
+    ctx: &Context,
+    directory: &Directory,
+    guild: Option<GuildId>,
+    channel: ChannelId,
+) -> Place {
     let Some(guild) = guild else {
         return Place::DirectMessage;
     };
-    if let Some(place) = from_cache(&ctx.cache, guild, channel) {
+    if let Some(place) = directory.place(guild.get(), channel.get()) {
         return place;
     }
-    // Not cached (e.g. a thread the bot has not seen yet): ask Discord once.
+    // Not known (e.g. a thread the bot has not seen yet): ask Discord once.
     match ctx.http.get_channel(channel).await {
         Ok(Channel::Guild(found)) => {
-            describe(&found, |parent| cached_name(&ctx.cache, guild, parent))
+            describe(&found, |parent| directory.name(guild.get(), parent.get()))
         }
         Ok(_) => unnamed(channel),
         Err(error) => {
@@ -26,18 +32,6 @@ pub async fn locate(ctx: &Context, guild: Option<GuildId>, channel: ChannelId) -
             unnamed(channel)
         }
     }
-}
-
-fn from_cache(cache: &Cache, guild: GuildId, channel: ChannelId) -> Option<Place> {
-    // The guild reference is a cache lock: read what is needed and let it go.
-    let guild = cache.guild(guild)?;
-    let found = guild
-        .channels
-        .get(&channel)
-        .or_else(|| guild.threads.iter().find(|t| t.id == channel))?;
-    Some(describe(found, |parent| {
-        guild.channels.get(&parent).map(|c| c.name.clone())
-    }))
 }
 
 /// A channel as the policy sees it; only threads have a parent (a text
@@ -61,11 +55,6 @@ fn describe(channel: &GuildChannel, parent_name: impl Fn(ChannelId) -> Option<St
         },
         parent,
     }
-}
-
-fn cached_name(cache: &Cache, guild: GuildId, channel: ChannelId) -> Option<String> {
-    let guild = cache.guild(guild)?;
-    guild.channels.get(&channel).map(|c| c.name.clone())
 }
 
 fn unnamed(channel: ChannelId) -> Place {

@@ -18,6 +18,8 @@ pub enum DiscordError {
     Start(#[source] Box<serenity::Error>),
     #[error("the Discord gateway connection ended: {}", explain(.0))]
     Gateway(#[source] Box<serenity::Error>),
+    #[error("the shard settings do not fit this bot: {0}")]
+    Shards(#[from] crate::config::ShardError),
 }
 
 /// Exit status of a configuration or start-up problem (the operator must act).
@@ -158,11 +160,14 @@ pub fn explain(error: &serenity::Error) -> String {
 
 impl DiscordError {
     /// The exit status of `duet run` after this error: 2 for anything the
-    /// operator must fix (no or a rejected token, intents, an unreachable
+    /// operator must fix (no or a rejected token, shard settings that do
+    /// not fit, intents, an unreachable
     /// Discord at start), 1 when the gateway failed otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DiscordError::MissingToken | DiscordError::Start(_) => EXIT_SETUP,
+            DiscordError::MissingToken | DiscordError::Start(_) | DiscordError::Shards(_) => {
+                EXIT_SETUP
+            }
             DiscordError::Gateway(error) => match Cause::of(error) {
                 Some(cause) if cause.needs_the_operator() => EXIT_SETUP,
                 _ => EXIT_FAILURE,

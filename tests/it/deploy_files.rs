@@ -431,7 +431,95 @@ fn every_kubernetes_file_is_yaml_with_a_kind() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 4, "deployment, configmap, secret example, pvc");
+    assert_eq!(
+        seen, 6,
+        "deployment, configmap, secret example, pvc, statefulset and its service"
+    );
+}
+
+/// The value of `name` in a container's `env` list.
+fn env_value(container: &Value, name: &str) -> String {
+    container["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .map(|e| scalar(&e["value"]))
+        .unwrap_or_else(|| panic!("the container sets {name}"))
+}
+
+#[test]
+fn the_kubernetes_statefulset_gives_each_pod_its_own_shards_from_its_ordinal() {
+    let set = yaml("kubernetes/statefulset.yaml");
+    assert_eq!(set["kind"], "StatefulSet");
+    assert_eq!(set["spec"]["podManagementPolicy"], "OrderedReady");
+    let service = yaml("kubernetes/statefulset-service.yaml");
+    assert_eq!(set["spec"]["serviceName"], service["metadata"]["name"]);
+    assert_eq!(service["spec"]["clusterIP"], "None");
+    let pod = &set["spec"]["template"];
+    assert_eq!(
+        pod["metadata"]["labels"]["app"],
+        set["spec"]["selector"]["matchLabels"]["app"]
+    );
+    assert_eq!(
+        service["spec"]["selector"]["app"],
+        pod["metadata"]["labels"]["app"]
+    );
+    let container = &pod["spec"]["containers"][0];
+    let names: Vec<String> = container["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| scalar(&e["name"]))
+        .collect();
+    assert_known(&names, "the StatefulSet's env");
+    let secret = yaml("kubernetes/secret.example.yaml");
+    assert_eq!(
+        container["envFrom"][0]["secretRef"]["name"],
+        secret["metadata"]["name"]
+    );
+    let port_name = scalar(&container["ports"][0]["name"]);
+    for (probe, path) in [("livenessProbe", LIVE_PATH), ("readinessProbe", READY_PATH)] {
+        let get = &container[probe]["httpGet"];
+        assert_eq!(str_of(&get["path"], probe), path);
+        assert_eq!(scalar(&get["port"]), port_name, "{probe} port");
+    }
+    let claims = set["spec"]["volumeClaimTemplates"].as_sequence().unwrap();
+    let mounts = container["volumeMounts"].as_sequence().unwrap();
+    for claim in claims {
+        assert!(
+            mounts
+                .iter()
+                .any(|m| m["name"] == claim["metadata"]["name"])
+        );
+    }
+
+    // Each pod, named as the StatefulSet names it, runs the shards its
+    // ordinal selects: together every shard once.
+    let replicas = set["spec"]["replicas"].as_u64().unwrap();
+    let total: u32 = env_value(container, "SHARD_COUNT").parse().unwrap();
+    let mut served = Vec::new();
+    for ordinal in 0..replicas {
+        let mut env: HashMap<String, String> = ["SHARD_COUNT", "SHARD_IDS", "SHARDS_PER_PROCESS"]
+            .iter()
+            .map(|name| (name.to_string(), env_value(container, name)))
+            .collect();
+        let host = format!("{}-{ordinal}", scalar(&set["metadata"]["name"]));
+        env.insert("HOSTNAME".into(), host.clone());
+        let config = Config::from_env(&env).unwrap_or_else(|e| panic!("{host}: {e}"));
+        let plan = config
+            .discord
+            .shards
+            .plan(1)
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert_eq!(plan.total, total);
+        served.extend(plan.ids());
+    }
+    assert_eq!(
+        served,
+        (0..total).collect::<Vec<_>>(),
+        "every shard exactly once"
+    );
 }
 
 fn default_of(key: &str) -> &'static str {

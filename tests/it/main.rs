@@ -28,6 +28,7 @@ mod discord_lifecycle;
 mod discord_messages;
 mod discord_pipeline;
 mod discord_settings;
+mod discord_shards;
 mod duet_binary;
 mod memory_settings;
 mod memory_store;

@@ -70,7 +70,7 @@ pub fn user(user: &FakeUser) -> Value {
     })
 }
 
-fn member(user_json: Option<Value>, roles: &[u64]) -> Value {
+pub(super) fn member(user_json: Option<Value>, roles: &[u64]) -> Value {
     let mut member = json!({
         "roles": roles.iter().map(u64::to_string).collect::<Vec<_>>(),
         "nick": null,
@@ -86,7 +86,7 @@ fn member(user_json: Option<Value>, roles: &[u64]) -> Value {
     member
 }
 
-fn role(id: u64, name: &str, permissions: u64, position: u16) -> Value {
+pub(super) fn role(id: u64, name: &str, permissions: u64, position: u16) -> Value {
     json!({
         "id": id.to_string(),
         "name": name,
@@ -220,15 +220,19 @@ pub fn guild_create() -> Value {
     guild
 }
 
-/// READY for a new session.
-pub fn ready(session_id: &str, gateway_url: &str) -> Value {
+/// READY for a new session of `shard` (`[id, count]`) with `guilds` to come.
+pub fn ready(session_id: &str, gateway_url: &str, shard: [u32; 2], guilds: &[u64]) -> Value {
+    let guilds: Vec<Value> = guilds
+        .iter()
+        .map(|id| json!({"id": id.to_string(), "unavailable": true}))
+        .collect();
     json!({
         "v": 10,
         "user": user(&DUET),
-        "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+        "guilds": guilds,
         "session_id": session_id,
         "resume_gateway_url": gateway_url,
-        "shard": [0, 1],
+        "shard": shard,
         "application": {"id": APPLICATION_ID.to_string(), "flags": 0},
     })
 }

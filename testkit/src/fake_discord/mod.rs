@@ -15,8 +15,10 @@ pub mod conversations;
 pub mod fixtures;
 mod gateway;
 mod multipart;
+pub mod realistic;
 mod recorded;
 mod rest;
+pub mod shards;
 mod user_message;
 
 pub use admin::MANAGE_GUILD;
@@ -66,6 +68,10 @@ pub(crate) struct Shared {
     cdn: Mutex<HashMap<String, cdn::Served>>,
     /// Messages users sent (MESSAGE_CREATE), by id, for `GET /channels/…/messages/{id}`.
     user_messages: Mutex<HashMap<u64, Value>>,
+    /// The shard count, `max_concurrency` and added guilds.
+    world: Mutex<shards::ShardWorld>,
+    /// Shards with a live session, in order.
+    live_shards: watch::Sender<Vec<u32>>,
 }
 
 impl Shared {
@@ -142,6 +148,8 @@ impl FakeDiscord {
             reply_waiters: Mutex::default(),
             cdn: Mutex::default(),
             user_messages: Mutex::default(),
+            world: Mutex::default(),
+            live_shards: watch::channel(Vec::new()).0,
         });
         let app = rest::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
@@ -213,15 +221,12 @@ impl FakeDiscord {
         .await;
     }
 
-    /// Sends a gateway dispatch now (or when the next session is live).
+    /// Sends a gateway dispatch now (or when its shard's next session is
+    /// live), on the shard of its `guild_id`, or shard 0 without one.
     pub fn dispatch(&self, event: &str, data: Value) {
-        let mut gateway = self.shared.gateway();
-        match &gateway.current {
-            Some((_, tx)) => {
-                let _ = tx.send(Outgoing::Dispatch(event.to_string(), data));
-            }
-            None => gateway.pending.push((event.to_string(), data)),
-        }
+        let guild = data["guild_id"].as_str().and_then(|id| id.parse().ok());
+        let shard = guild.map_or(0, |id| shards::shard_of(id, self.shared.shard_count()));
+        self.shared.gateway().route(shard, event.to_string(), data);
     }
 
     /// Answers every IDENTIFY from now on by closing with `code`, as Discord
@@ -230,10 +235,10 @@ impl FakeDiscord {
         self.shared.gateway().refuse_identify = Some(code);
     }
 
-    /// Closes the live gateway connection with `code` (4000 = resumable error).
+    /// Closes every live gateway connection with `code` (4000 = resumable error).
     pub fn close_gateway(&self, code: u16) {
-        if let Some((_, tx)) = self.shared.gateway().current.take() {
-            let _ = tx.send(Outgoing::Close(code));
+        for (_, live) in self.shared.gateway().live.drain() {
+            let _ = live.tx.send(Outgoing::Close(code));
         }
     }
 

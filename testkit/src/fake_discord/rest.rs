@@ -117,10 +117,14 @@ async fn gateway_info(State(shared): State<Arc<Shared>>) -> Json<Value> {
 }
 
 async fn gateway_bot(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let (shards, max_concurrency) = {
+        let world = lock(&shared.world);
+        (world.count, world.max_concurrency)
+    };
     Json(json!({
         "url": shared.gateway_url(),
-        "shards": 1,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+        "shards": shards,
+        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": max_concurrency},
     }))
 }
 
@@ -145,7 +149,12 @@ async fn create_message(
     State(shared): State<Arc<Shared>>,
     Path(channel): Path<u64>,
     Json(body): Json<Value>,
-) -> Json<Value> {
+) -> Response {
+    if channel == fixtures::READ_ONLY {
+        // @everyone may not send there; Discord says so with 50013.
+        let refusal = json!({"code": 50013, "message": "Missing Permissions"});
+        return (StatusCode::FORBIDDEN, Json(refusal)).into_response();
+    }
     let id = shared.next_id();
     let guild = fixtures::channel(channel).map(|_| fixtures::GUILD_ID);
     let mut message = bot_message(id, channel, guild, &body);
@@ -154,7 +163,7 @@ async fn create_message(
         message["type"] = json!(19);
     }
     lock(&shared.sent).insert(id, message.clone());
-    Json(message)
+    Json(message).into_response()
 }
 
 async fn edit_message(
