@@ -51,7 +51,8 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<url::Url>,
     /// Run only these sections (comma-separated: routing, overhead,
-    /// throughput, connections, storm, images, memory, startup); the others are null.
+    /// throughput, connections, storm, images, append_latency, memory,
+    /// startup); the others are null.
     #[arg(long, value_delimiter = ',', value_name = "SECTIONS")]
     pub only: Vec<String>,
     /// Internal: the measurement a child process runs.

@@ -24,6 +24,7 @@ mod discord_lifecycle;
 mod discord_messages;
 mod discord_pipeline;
 mod duet_binary;
+mod memory_postgres;
 mod memory_store;
 mod ops_health;
 mod ops_logging;
