@@ -442,3 +442,31 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
         "the URL is never logged"
     );
 }
+
+#[tokio::test]
+async fn rows_it_cannot_read_are_typed_errors_and_nul_characters_are_stored_as_replacements() {
+    let Some(schema) = TestSchema::create("odd_rows").await else {
+        return;
+    };
+    let memory = connect(&schema.url).await.unwrap();
+    memory
+        .append(&key("ann"), turn("ann", "a\0b", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        questions(&memory.load(&key("ann")).await.unwrap()),
+        ["a\u{FFFD}b"]
+    );
+    schema
+        .client()
+        .await
+        .execute(
+            "INSERT INTO turns (conversation, user_id, question, answer, provider, model, at)
+             VALUES ($1, 'bob', 'q', 'a', 'gemini', 'm', 1)",
+            &[&key("bob").as_str()],
+        )
+        .await
+        .unwrap();
+    let error = memory.load(&key("bob")).await.unwrap_err();
+    assert!(matches!(error, MemoryError::Corrupt(_)), "{error}");
+}

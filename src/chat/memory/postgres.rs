@@ -68,11 +68,6 @@ impl PostgresStore {
         Ok(Self { pool, max_turns })
     }
 
-    /// The pool, for other stores kept in the same database.
-    pub(super) fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     pub(super) async fn load(&self, key: &str) -> Result<Vec<Turn>, MemoryError> {
         self.pool
             .timed(async {

@@ -106,11 +106,6 @@ impl PgPool {
             .await
             .unwrap_or(Err(MemoryError::Timeout(CHECK_TIMEOUT)))
     }
-
-    /// Connections open now (idle and in use).
-    pub(super) fn size(&self) -> usize {
-        self.pool.status().size
-    }
 }
 
 /// Runs `attempt` again (up to three times in all) when PostgreSQL aborted

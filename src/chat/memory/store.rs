@@ -96,14 +96,6 @@ impl Memory {
         }
     }
 
-    /// PostgreSQL connections open now (0 for the other backends).
-    pub fn database_connections(&self) -> usize {
-        match &*self.backend {
-            Backend::Postgres(db) => db.pool().size(),
-            Backend::Ram(_) | Backend::Sqlite(_) => 0,
-        }
-    }
-
     /// The conversation's turns, oldest first (empty for an unknown key).
     /// Hot conversations come from RAM without touching SQLite.
     pub async fn load(&self, key: &ConversationKey) -> Result<Arc<[Turn]>, MemoryError> {
