@@ -25,6 +25,8 @@ fn config(backend: MemoryBackend, path: PathBuf) -> MemoryConfig {
     MemoryConfig {
         backend,
         database_path: path,
+        database_url: None,
+        database_max_connections: 10,
         scope: MemoryScope::UserChannel,
         ttl: Some(Duration::from_secs(7 * 86_400)),
         cache_conversations: 1_000,

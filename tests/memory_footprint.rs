@@ -75,6 +75,8 @@ async fn the_ram_backend_holds_turns_in_little_more_than_their_text() {
     let config = MemoryConfig {
         backend: MemoryBackend::Memory,
         database_path: PathBuf::new(),
+        database_url: None,
+        database_max_connections: 10,
         scope: MemoryScope::UserChannel,
         ttl: Some(Duration::from_secs(7 * 86_400)),
         cache_conversations: 1_000,

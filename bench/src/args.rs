@@ -51,8 +51,9 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<url::Url>,
     /// Run only these sections (comma-separated: routing, overhead,
-    /// throughput, connections, storm, images, memory, startup, and guilds,
-    /// which runs only when named here); the others are null.
+    /// throughput, connections, storm, images, append_latency, memory,
+    /// startup, and guilds, which runs only when named here); the others are
+    /// null.
     #[arg(long, value_delimiter = ',', value_name = "SECTIONS")]
     pub only: Vec<String>,
     /// Internal: the measurement a child process runs.

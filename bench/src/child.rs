@@ -191,6 +191,8 @@ pub async fn memory_phase(args: &Args) -> anyhow::Result<Value> {
     let config = MemoryConfig {
         backend,
         database_path: db.clone(),
+        database_url: None,
+        database_max_connections: 10,
         scope: MemoryScope::UserChannel,
         ttl: None,
         // The defaults: 1,000 conversations cached, 50 messages kept.

@@ -1,13 +1,15 @@
 //! `duet-bench`: duet's load harness. It starts the testkit's mock LLM
 //! server in-process (on a thread of its own), drives duet's real pipeline
 //! with simulated users and reports overhead, throughput, connections,
-//! memory, a 429 storm, routing cost and startup as a table and as JSON.
+//! memory, a 429 storm, routing cost, startup and memory append latency
+//! (SQLite and PostgreSQL) as a table and as JSON.
 //!
 //! `cargo build --release -p duet && cargo run --release -p duet-bench --
 //! [--json PATH] [--quick] [--latency-ms 50] [--share-429 0.3] [--http1]
 //! [--discord] [--upstream URL] [--only guilds]` (the startup and guilds
 //! sections run the `duet` binary built next to this one).
 
+mod append_latency;
 mod args;
 mod child;
 mod connections;
@@ -93,6 +95,7 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     let mut report = json!({
         "overhead": null, "throughput": null, "connections": null, "memory": null,
         "storm": null, "routing": null, "startup": null, "images": null, "guilds": null,
+        "append_latency": null,
     });
     if args.runs("routing") {
         step("routing");
@@ -117,6 +120,10 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     if args.runs("images") {
         step("images");
         report["images"] = images::images(args, host).await?;
+    }
+    if args.runs("append_latency") {
+        step("append latency");
+        report["append_latency"] = append_latency::append_latency(args.quick).await?;
     }
     if args.runs("memory") {
         step("memory");

@@ -352,6 +352,19 @@ pub fn table(r: &Value) -> String {
             f("/guilds/baseline/rss_mib")
         ),
     );
+    for (label, backend) in [
+        ("10. append latency, SQLite (ms)", "sqlite"),
+        ("    append latency, PostgreSQL (ms)", "postgres"),
+    ] {
+        let skipped = format!("/append_latency/{backend}/skipped");
+        match r.pointer(&skipped).and_then(Value::as_str) {
+            Some(why) => row(label, format!("skipped: {why}")),
+            None => row(
+                label,
+                spread(&format!("/append_latency/{backend}/append_ms")),
+            ),
+        }
+    }
     if quick {
         out.push_str(&format!("\n  {QUICK_NOTICE}\n"));
     }

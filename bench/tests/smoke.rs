@@ -61,6 +61,10 @@ const FILLED: &[&str] = &[
     "/connections/http1/negotiated",
     "/connections/http1/cold_burst/accepted",
     "/connections/http1/steady/reuse_ratio",
+    "/append_latency/appends",
+    "/append_latency/sqlite/append_ms/p50",
+    "/append_latency/sqlite/append_ms/p99",
+    "/append_latency/sqlite/load_ms/p50",
     "/memory/memory/raw_text_bytes",
     "/memory/memory/rss_after_bytes",
     "/memory/memory/rss_growth_bytes",
@@ -103,6 +107,8 @@ const PRESENT: &[&str] = &[
     "/throughput/at_1000_uncapped",
     "/throughput/pool_cap_limits_from_concurrency",
     "/storm/min_margin_ms",
+    // Figures with DUET_TEST_DATABASE_URL, a note saying why not without.
+    "/append_latency/postgres",
     "/targets",
 ];
 

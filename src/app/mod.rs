@@ -43,6 +43,11 @@ pub enum StartError {
         #[source]
         source: MemoryError,
     },
+    /// Never shows the URL (a secret), nor a driver error that could quote it.
+    #[error(
+        "cannot use PostgreSQL for memory ([Memory] DATABASE_URL): {0}. Check that the server runs and is reachable from here, and that DATABASE_URL names the right host, port, user, password and database (or set MEMORY_BACKEND = sqlite)"
+    )]
+    Postgres(#[source] MemoryError),
 }
 
 /// A started duet: everything a frontend needs, built once.
@@ -56,14 +61,15 @@ pub struct App {
 
 impl App {
     /// Builds providers (and warms them up for the bot), opens memory and
-    /// the pipeline. Blocking parts (opening SQLite) run before serving.
+    /// the pipeline. Blocking parts (opening SQLite, connecting to
+    /// PostgreSQL and migrating it) run before serving.
     pub async fn build(config: Arc<Config>, role: Role) -> Result<App, StartError> {
         let coordinator = connect_coordinator(&config, role).await?;
         let providers = Providers::from_config_coordinated(&config, coordinator)?;
         if role == Role::Bot {
             providers.warm_up().await;
         }
-        let memory = open_memory(&config, role)?;
+        let memory = open_memory(&config, role).await?;
         let (live, receiver) = Live::first(config, Arc::new(providers)).channel();
         let shutdown = Shutdown::new();
         let service = ChatService::new(receiver, memory.clone(), shutdown.clone());
@@ -124,15 +130,18 @@ async fn connect_coordinator(
     Ok(Some(coordinator))
 }
 
-fn open_memory(config: &Config, role: Role) -> Result<Memory, StartError> {
+async fn open_memory(config: &Config, role: Role) -> Result<Memory, StartError> {
     let max_history = config.orchestrator.max_history;
     let opened = if role == Role::OneShot {
         let mut ram = config.memory.clone();
         ram.backend = MemoryBackend::Memory;
         Memory::open(&ram, max_history)
     } else {
-        Memory::open(&config.memory, max_history)
+        Memory::connect(&config.memory, max_history).await
     };
+    if config.memory.backend == MemoryBackend::Postgres && role != Role::OneShot {
+        return opened.map_err(StartError::Postgres);
+    }
     opened.map_err(|source| StartError::Memory {
         path: config.memory.database_path.clone(),
         source,

@@ -8,6 +8,7 @@ use super::parse::to_usize;
 use super::reader::Reader;
 use super::spec::SectionSpec;
 use super::spec::{DAY, KeySpec, Kind, ReloadClass, names};
+use crate::secret::Secret;
 
 const S: &str = "Memory";
 
@@ -15,11 +16,17 @@ const S: &str = "Memory";
 pub enum MemoryBackend {
     Sqlite,
     Memory,
+    /// PostgreSQL at `[Memory] DATABASE_URL`, shared by several processes.
+    Postgres,
 }
 
 impl MemoryBackend {
-    const CHOICES: [(&'static str, Self); 2] = [("sqlite", Self::Sqlite), ("memory", Self::Memory)];
-    const NAMES: [&'static str; 2] = names(&Self::CHOICES);
+    const CHOICES: [(&'static str, Self); 3] = [
+        ("sqlite", Self::Sqlite),
+        ("memory", Self::Memory),
+        ("postgres", Self::Postgres),
+    ];
+    const NAMES: [&'static str; 3] = names(&Self::CHOICES);
 }
 
 /// `[Memory] MEMORY_SCOPE`: what one conversation is.
@@ -47,7 +54,7 @@ pub const MEMORY_BACKEND: KeySpec = KeySpec::new(
     "MEMORY_BACKEND",
     "sqlite",
     Kind::Choice(&MemoryBackend::NAMES),
-    "sqlite (durable) or memory (lost on restart; tests and throwaway runs).",
+    "sqlite (durable, one process), postgres (durable, shared by several processes; needs DATABASE_URL) or memory (lost on restart; tests and throwaway runs).",
 )
 .reload(ReloadClass::Restart);
 pub const DATABASE_PATH: KeySpec = KeySpec::new(
@@ -56,6 +63,22 @@ pub const DATABASE_PATH: KeySpec = KeySpec::new(
     "data/duet.db",
     Kind::Path,
     "SQLite file; its directory is created.",
+)
+.reload(ReloadClass::Restart);
+pub const DATABASE_URL: KeySpec = KeySpec::new(
+    S,
+    "DATABASE_URL",
+    "",
+    Kind::Secret,
+    "PostgreSQL URL for MEMORY_BACKEND = postgres, e.g. postgres://duet:PASSWORD@db:5432/duet (plain TCP: no TLS).",
+)
+.reload(ReloadClass::Restart);
+pub const DATABASE_MAX_CONNECTIONS: KeySpec = KeySpec::new(
+    S,
+    "DATABASE_MAX_CONNECTIONS",
+    "10",
+    Kind::Uint { min: 1, max: 1000 },
+    "Most PostgreSQL connections this process opens.",
 )
 .reload(ReloadClass::Restart);
 pub const MEMORY_SCOPE: KeySpec = KeySpec::new(
@@ -94,6 +117,8 @@ pub const SECTION: SectionSpec = SectionSpec {
     keys: &[
         MEMORY_BACKEND,
         DATABASE_PATH,
+        DATABASE_URL,
+        DATABASE_MAX_CONNECTIONS,
         MEMORY_SCOPE,
         MEMORY_TTL,
         MEMORY_CACHE_CONVERSATIONS,
@@ -105,6 +130,9 @@ pub const SECTION: SectionSpec = SectionSpec {
 pub struct MemoryConfig {
     pub backend: MemoryBackend,
     pub database_path: PathBuf,
+    /// `postgres` only; required there.
+    pub database_url: Option<Secret>,
+    pub database_max_connections: usize,
     pub scope: MemoryScope,
     /// `None` keeps conversations forever.
     pub ttl: Option<Duration>,
@@ -113,12 +141,42 @@ pub struct MemoryConfig {
 
 impl MemoryConfig {
     pub(super) fn read(r: &mut Reader) -> Self {
-        Self {
+        let config = Self {
             backend: r.choice(&MEMORY_BACKEND, &MemoryBackend::CHOICES),
             database_path: r.path(&DATABASE_PATH),
+            database_url: r.secret(&DATABASE_URL),
+            database_max_connections: to_usize(r.uint(&DATABASE_MAX_CONNECTIONS)),
             scope: r.choice(&MEMORY_SCOPE, &MemoryScope::CHOICES),
             ttl: Some(r.duration(&MEMORY_TTL)).filter(|d| !d.is_zero()),
             cache_conversations: to_usize(r.uint(&MEMORY_CACHE_CONVERSATIONS)),
+        };
+        if config.backend == MemoryBackend::Postgres {
+            check_database_url(r, config.database_url.as_ref());
         }
+        config
+    }
+}
+
+/// The URL must be there and parse; the messages never repeat it (a secret).
+fn check_database_url(r: &mut Reader, url: Option<&Secret>) {
+    let Some(url) = url else {
+        r.error(
+            &DATABASE_URL,
+            "MEMORY_BACKEND = postgres needs DATABASE_URL, e.g. postgres://duet:PASSWORD@db:5432/duet".into(),
+        );
+        return;
+    };
+    match url.expose().parse::<tokio_postgres::Config>() {
+        Ok(parsed) if parsed.get_ssl_mode() == tokio_postgres::config::SslMode::Require => {
+            r.error(
+                &DATABASE_URL,
+                "sslmode=require is not supported: duet connects to PostgreSQL without TLS (use a private network)".into(),
+            );
+        }
+        Ok(_) => {}
+        Err(_) => r.error(
+            &DATABASE_URL,
+            "is not a PostgreSQL URL (expected postgres://USER:PASSWORD@HOST:PORT/DATABASE)".into(),
+        ),
     }
 }

@@ -3,10 +3,10 @@
 //! (Prometheus text). Requests to it are not counted in the metrics.
 //!
 //! `/health` says `degraded` with every reason (gateway down, a provider
-//! failing, memory writes failing, the Redis of `REDIS_URL` unreachable).
-//! `/health/ready` is narrower on purpose: ready means connected to Discord
-//! with a provider configured. A provider outage is not the bot's fault and
-//! a restart cannot fix it, so it makes
+//! failing, memory writes failing, PostgreSQL or the Redis of `REDIS_URL`
+//! unreachable). `/health/ready` is narrower on purpose: ready means
+//! connected to Discord with a provider configured. A provider outage is not
+//! the bot's fault and a restart cannot fix it, so it makes
 //! `/health` degraded but never the bot unready or dead: Kubernetes must not
 //! restart or unroute a bot because OpenAI is down (the bot still answers
 //! users with a notice).
@@ -77,6 +77,12 @@ impl HealthState {
             .and_then(|c| c.problem())
         {
             problems.push(problem);
+        }
+        if let Err(error) = self.service.memory().check().await {
+            problems.push(format!(
+                "memory: the database is unavailable ({}: {error}); turns fail until it is back",
+                error.kind()
+            ));
         }
         for (operation, kind) in self.service.memory().write_failures() {
             problems.push(match operation {

@@ -1,71 +1,104 @@
-//! A TCP proxy a test can cut and restore, to play a network failure
-//! between duet and a server (Redis): [`TcpProxy::cut`] closes every open
-//! connection and refuses new ones until [`TcpProxy::restore`].
+//! [`TcpProxy`]: a loopback TCP proxy in front of a real server (PostgreSQL,
+//! Redis) that a test can cut and restore, to see what duet does when the
+//! server is lost while it runs and when it comes back.
+//!
+//! [`TcpProxy::cut`] closes every open connection and refuses new ones (a
+//! new connection is accepted and closed at once, as a restarting server
+//! would); [`TcpProxy::restore`] lets connections through again.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-/// Forwards 127.0.0.1:<port> to a target; stops when dropped.
+struct State {
+    cut: AtomicBool,
+    /// Cancelled by a cut: every connection open then closes.
+    open: Mutex<CancellationToken>,
+    accepted: AtomicUsize,
+}
+
+/// Stops forwarding when dropped.
 pub struct TcpProxy {
-    addr: SocketAddr,
-    up: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    address: SocketAddr,
+    state: Arc<State>,
+    accept: JoinHandle<()>,
 }
 
 impl TcpProxy {
-    /// Listens on a free local port and forwards each connection to `target`.
-    pub async fn start(target: SocketAddr) -> TcpProxy {
-        let listener = TcpListener::bind("127.0.0.1:0")
+    /// Listens on a free loopback port and forwards to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> TcpProxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("bind the proxy");
-        let addr = listener.local_addr().expect("the proxy's address");
-        let (up, _) = watch::channel(true);
-        let watch = up.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                if !*watch.borrow() {
-                    // Cut: the connection is closed at once.
-                    drop(client);
-                    continue;
-                }
-                tokio::spawn(forward(client, target, watch.subscribe()));
-            }
+        let address = listener.local_addr().expect("the proxy's address");
+        let state = Arc::new(State {
+            cut: AtomicBool::new(false),
+            open: Mutex::new(CancellationToken::new()),
+            accepted: AtomicUsize::new(0),
         });
-        TcpProxy { addr, up, task }
+        let accept = tokio::spawn(accept_loop(listener, upstream, Arc::clone(&state)));
+        TcpProxy {
+            address,
+            state,
+            accept,
+        }
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 
-    /// Closes every forwarded connection and refuses new ones.
+    /// Connections accepted so far (refused ones included).
+    pub fn accepted(&self) -> usize {
+        self.state.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Closes every open connection and refuses new ones until [`Self::restore`].
     pub fn cut(&self) {
-        self.up.send_replace(false);
+        let mut open = self.state.open.lock().unwrap_or_else(|e| e.into_inner());
+        self.state.cut.store(true, Ordering::SeqCst);
+        open.cancel();
+        *open = CancellationToken::new();
     }
 
-    /// Forwards new connections again.
+    /// Lets new connections through again.
     pub fn restore(&self) {
-        self.up.send_replace(true);
+        self.state.cut.store(false, Ordering::SeqCst);
     }
 }
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
-        self.up.send_replace(false);
-        self.task.abort();
+        self.accept.abort();
+        self.cut();
     }
 }
 
-async fn forward(mut client: TcpStream, target: SocketAddr, mut up: watch::Receiver<bool>) {
-    let Ok(mut server) = TcpStream::connect(target).await else {
+async fn accept_loop(listener: TcpListener, upstream: SocketAddr, state: Arc<State>) {
+    while let Ok((client, _)) = listener.accept().await {
+        state.accepted.fetch_add(1, Ordering::SeqCst);
+        // Checked under the lock a cut takes, so none slips through a cut.
+        let closed = {
+            let open = state.open.lock().unwrap_or_else(|e| e.into_inner());
+            (!state.cut.load(Ordering::SeqCst)).then(|| open.clone())
+        };
+        match closed {
+            Some(closed) => drop(tokio::spawn(forward(client, upstream, closed))),
+            None => drop(client),
+        }
+    }
+}
+
+async fn forward(mut client: TcpStream, upstream: SocketAddr, closed: CancellationToken) {
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
     };
     tokio::select! {
-        _ = copy_bidirectional(&mut client, &mut server) => {}
-        _ = up.wait_for(|up| !*up) => {}
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        () = closed.cancelled() => {}
     }
 }

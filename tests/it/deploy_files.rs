@@ -59,6 +59,10 @@ fn assert_known(names: &[String], place: &str) {
     );
 }
 
+/// The one line of `.env.example` that is not a duet key: the password the
+/// scale-out compose file creates its PostgreSQL with.
+const COMPOSE_ONLY_SECRET: &str = "POSTGRES_PASSWORD";
+
 fn secret_keys() -> Vec<String> {
     KEYS.iter()
         .filter(|spec| spec.secret)
@@ -278,6 +282,7 @@ fn the_env_example_and_the_kubernetes_secret_hold_exactly_the_secret_keys() {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| l.split_once('=').expect("KEY=value").0.to_string())
+        .filter(|name| name != COMPOSE_ONLY_SECRET)
         .collect();
     assert_known(&env_names, "deploy/.env.example");
     let secret = yaml("kubernetes/secret.example.yaml");
@@ -484,13 +489,14 @@ fn the_kubernetes_statefulset_gives_each_pod_its_own_shards_from_its_ordinal() {
         assert_eq!(str_of(&get["path"], probe), path);
         assert_eq!(scalar(&get["port"]), port_name, "{probe} port");
     }
-    let claims = set["spec"]["volumeClaimTemplates"].as_sequence().unwrap();
-    let mounts = container["volumeMounts"].as_sequence().unwrap();
-    for claim in claims {
+    // The pods share PostgreSQL and Redis: no volume of their own.
+    assert_eq!(env_value(container, "MEMORY_BACKEND"), "postgres");
+    assert!(set["spec"].get("volumeClaimTemplates").is_none());
+    let secret_keys = secret["stringData"].as_mapping().unwrap();
+    for key in ["DATABASE_URL", "REDIS_URL"] {
         assert!(
-            mounts
-                .iter()
-                .any(|m| m["name"] == claim["metadata"]["name"])
+            secret_keys.contains_key(key),
+            "the secret example holds {key}"
         );
     }
 
@@ -601,4 +607,63 @@ fn the_systemd_unit_reloads_with_sighup_restarts_on_failure_and_may_write_its_da
         stop > grace,
         "systemd waits longer than SHUTDOWN_GRACE_SECS"
     );
+}
+
+#[test]
+fn the_scale_compose_file_runs_postgres_redis_and_replicas_that_share_the_shards() {
+    let compose = yaml("docker-compose.scale.yml");
+    let services = compose["services"].as_mapping().unwrap();
+    for store in ["postgres", "redis"] {
+        assert!(
+            compose["services"][store]["healthcheck"].is_mapping(),
+            "{store} has a health check"
+        );
+        assert!(
+            compose["services"][store].get("ports").is_none(),
+            "{store} publishes no port"
+        );
+    }
+    let password = scalar(&compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]);
+    assert!(password.contains(COMPOSE_ONLY_SECRET), "{password}");
+    assert!(read(".env.example").contains(&format!("{COMPOSE_ONLY_SECRET}=")));
+
+    let mut served = Vec::new();
+    let mut host_ports = Vec::new();
+    let replicas: Vec<&Value> = services
+        .iter()
+        .filter(|(name, _)| scalar(name).starts_with("duet"))
+        .map(|(_, service)| service)
+        .collect();
+    assert!(replicas.len() >= 2, "at least two replicas");
+    for duet in replicas {
+        assert_eq!(str_of(&duet["env_file"], "env_file"), ".env");
+        for store in ["postgres", "redis"] {
+            assert_eq!(duet["depends_on"][store]["condition"], "service_healthy");
+        }
+        let env: HashMap<String, String> = duet["environment"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (scalar(k), scalar(v)))
+            .collect();
+        assert_known(
+            &env.keys().cloned().collect::<Vec<_>>(),
+            "scale compose environment",
+        );
+        for secret in secret_keys() {
+            assert!(!env.contains_key(&secret), "{secret} belongs in .env");
+        }
+        assert_eq!(env["MEMORY_BACKEND"], "postgres");
+        let config = Config::from_env(&env).unwrap_or_else(|e| panic!("{e}"));
+        let plan = config.discord.shards.plan(1).unwrap();
+        served.extend(plan.ids());
+        host_ports.extend(duet["ports"].as_sequence().unwrap().iter().map(scalar));
+    }
+    served.sort();
+    let total: u32 = served.len().try_into().unwrap();
+    assert_eq!(served, (0..total).collect::<Vec<_>>(), "every shard once");
+    let mut unique = host_ports.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), host_ports.len(), "{host_ports:?}");
 }

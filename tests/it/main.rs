@@ -30,6 +30,7 @@ mod discord_pipeline;
 mod discord_settings;
 mod discord_shards;
 mod duet_binary;
+mod memory_postgres;
 mod memory_settings;
 mod memory_store;
 mod ops_health;

@@ -10,40 +10,59 @@ use duet::chat::settings::{Scope, SettingKey};
 use duet::chat::{ConversationKey, Turn};
 use duet::config::{MemoryBackend, MemoryConfig, MemoryScope};
 use duet::providers::ProviderKind;
+use duet::secret::Secret;
+use duet_testkit::postgres::TestSchema;
 
 /// One store under test, and what keeps its storage alive.
 struct Backend {
     name: &'static str,
     memory: Memory,
     _dir: Option<tempfile::TempDir>,
+    _schema: Option<TestSchema>,
 }
 
 fn config(backend: MemoryBackend, path: PathBuf) -> MemoryConfig {
     MemoryConfig {
         backend,
         database_path: path,
+        database_url: None,
+        database_max_connections: 4,
         scope: MemoryScope::UserChannel,
         ttl: Some(Duration::from_secs(86_400)),
         cache_conversations: 10,
     }
 }
 
-/// Every backend the settings must work on.
-fn backends() -> Vec<Backend> {
+/// Every backend the settings must work on: RAM, SQLite and, when
+/// `DUET_TEST_DATABASE_URL` is set, PostgreSQL in a schema of its own.
+async fn backends(test: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let sqlite = config(MemoryBackend::Sqlite, dir.path().join("duet.db"));
-    vec![
+    let mut backends = vec![
         Backend {
             name: "memory",
             memory: Memory::open(&config(MemoryBackend::Memory, PathBuf::new()), 20).unwrap(),
             _dir: None,
+            _schema: None,
         },
         Backend {
             name: "sqlite",
             memory: Memory::open(&sqlite, 20).unwrap(),
             _dir: Some(dir),
+            _schema: None,
         },
-    ]
+    ];
+    if let Some(schema) = TestSchema::create(test).await {
+        let mut postgres = config(MemoryBackend::Postgres, PathBuf::new());
+        postgres.database_url = Some(Secret::new(schema.url.clone()));
+        backends.push(Backend {
+            name: "postgres",
+            memory: Memory::connect(&postgres, 20).await.unwrap(),
+            _dir: None,
+            _schema: Some(schema),
+        });
+    }
+    backends
 }
 
 fn server(guild: &str) -> Scope {
@@ -65,7 +84,7 @@ fn user(id: &str) -> Scope {
 
 #[tokio::test]
 async fn each_scope_lands_in_its_own_layer_and_other_places_see_nothing() {
-    for Backend { name, memory, .. } in backends() {
+    for Backend { name, memory, .. } in backends("each_scope_lands_in_its_").await {
         memory
             .change_setting(&server("g"), SettingKey::Prompt, Some("server"))
             .await
@@ -114,7 +133,7 @@ async fn each_scope_lands_in_its_own_layer_and_other_places_see_nothing() {
 
 #[tokio::test]
 async fn a_change_returns_the_old_value_and_none_removes_it() {
-    for Backend { name, memory, .. } in backends() {
+    for Backend { name, memory, .. } in backends("a_change_returns_the_old").await {
         let scope = server("g");
         let first = memory
             .change_setting(&scope, SettingKey::Model, Some("a"))
@@ -147,7 +166,7 @@ async fn a_change_returns_the_old_value_and_none_removes_it() {
 
 #[tokio::test]
 async fn clearing_a_scope_leaves_the_others() {
-    for Backend { name, memory, .. } in backends() {
+    for Backend { name, memory, .. } in backends("clearing_a_scope_leaves_").await {
         memory
             .change_setting(&server("g"), SettingKey::Prompt, Some("p"))
             .await
@@ -173,7 +192,7 @@ async fn clearing_a_scope_leaves_the_others() {
 
 #[tokio::test]
 async fn removing_a_guild_takes_its_channels_and_keeps_users_and_other_guilds() {
-    for Backend { name, memory, .. } in backends() {
+    for Backend { name, memory, .. } in backends("removing_a_guild_takes_i").await {
         memory
             .change_setting(&server("g"), SettingKey::Prompt, Some("p"))
             .await
@@ -206,7 +225,7 @@ async fn removing_a_guild_takes_its_channels_and_keeps_users_and_other_guilds() 
 
 #[tokio::test]
 async fn a_users_own_settings_are_exported_and_forgotten_with_them() {
-    for Backend { name, memory, .. } in backends() {
+    for Backend { name, memory, .. } in backends("a_users_own_settings_are").await {
         memory
             .change_setting(&user("u"), SettingKey::Model, Some("mine"))
             .await

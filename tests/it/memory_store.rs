@@ -1,5 +1,8 @@
 //! Conversation memory against real SQLite files in temporary directories,
-//! and the same behaviour from the in-RAM backend.
+//! and the same behaviour from the in-RAM backend and from PostgreSQL (a
+//! schema of its own per test on `DUET_TEST_DATABASE_URL`; without the
+//! variable the PostgreSQL part is skipped with a printed reason): the tests
+//! that take [`each_backend`] are the one store suite every backend passes.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,8 @@ use duet::chat::prompt::build_prompt;
 use duet::chat::{ConversationKey, Turn};
 use duet::config::{MemoryBackend, MemoryConfig, MemoryScope};
 use duet::providers::{ProviderKind, Role};
+use duet::secret::Secret;
+use duet_testkit::postgres::TestSchema;
 
 const DAY: i64 = 86_400;
 
@@ -17,6 +22,8 @@ fn config(backend: MemoryBackend, path: PathBuf, cache: usize) -> MemoryConfig {
     MemoryConfig {
         backend,
         database_path: path,
+        database_url: None,
+        database_max_connections: 10,
         scope: MemoryScope::UserChannel,
         ttl: Some(Duration::from_secs(7 * DAY as u64)),
         cache_conversations: cache,
@@ -35,14 +42,52 @@ fn open_sqlite(path: &Path, max_history: usize) -> Memory {
     .unwrap()
 }
 
-/// A RAM store and a SQLite store (with its directory), for tests both must pass.
-fn both_backends(max_history: usize) -> Vec<(Memory, Option<tempfile::TempDir>)> {
+/// One backend of the suite, with what it needs kept alive.
+struct Store {
+    memory: Memory,
+    backend: MemoryBackend,
+    /// SQLite's directory.
+    dir: Option<tempfile::TempDir>,
+    /// PostgreSQL's schema, dropped with the store.
+    schema: Option<TestSchema>,
+}
+
+/// Memory on `schema` (created by the caller).
+async fn open_postgres(schema: &TestSchema, max_history: usize) -> Memory {
+    let mut config = config(MemoryBackend::Postgres, PathBuf::new(), 100);
+    config.database_url = Some(Secret::new(schema.url.clone()));
+    Memory::connect(&config, max_history).await.unwrap()
+}
+
+/// RAM, SQLite (with its directory) and, when `DUET_TEST_DATABASE_URL` is
+/// set, PostgreSQL (in a schema of its own): every test of the suite runs
+/// against each.
+async fn each_backend(test: &str, max_history: usize) -> Vec<Store> {
     let dir = tempfile::tempdir().unwrap();
     let ram = config(MemoryBackend::Memory, PathBuf::new(), 100);
-    vec![
-        (Memory::open(&ram, max_history).unwrap(), None),
-        (open_sqlite(&db_path(&dir), max_history), Some(dir)),
-    ]
+    let mut stores = vec![
+        Store {
+            memory: Memory::open(&ram, max_history).unwrap(),
+            backend: MemoryBackend::Memory,
+            dir: None,
+            schema: None,
+        },
+        Store {
+            memory: open_sqlite(&db_path(&dir), max_history),
+            backend: MemoryBackend::Sqlite,
+            dir: Some(dir),
+            schema: None,
+        },
+    ];
+    if let Some(schema) = TestSchema::create(test).await {
+        stores.push(Store {
+            memory: open_postgres(&schema, max_history).await,
+            backend: MemoryBackend::Postgres,
+            dir: None,
+            schema: Some(schema),
+        });
+    }
+    stores
 }
 
 fn turn(user: &str, question: &str, at: i64) -> Turn {
@@ -141,7 +186,7 @@ async fn an_existing_world_readable_database_is_made_private() {
 
 #[tokio::test]
 async fn scopes_keep_a_dm_apart_from_channels_or_share_as_configured() {
-    for (memory, _dir) in both_backends(50) {
+    for Store { memory, .. } in each_backend("scopes", 50).await {
         let dm = ConversationKey::new(MemoryScope::UserChannel, "ann", "dm-1");
         let public = ConversationKey::new(MemoryScope::UserChannel, "ann", "general");
         memory
@@ -182,13 +227,8 @@ async fn scopes_keep_a_dm_apart_from_channels_or_share_as_configured() {
 #[tokio::test]
 async fn trimming_keeps_whole_recent_turns_for_odd_and_even_limits() {
     for max_history in [2, 3, 4, 5, 7, 50] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = db_path(&dir);
-        let ram = Memory::open(
-            &config(MemoryBackend::Memory, PathBuf::new(), 10),
-            max_history,
-        );
-        for memory in [ram.unwrap(), open_sqlite(&path, max_history)] {
+        for store in each_backend("trimming", max_history).await {
+            let memory = &store.memory;
             let k = key("ann", "dm");
             for i in 0..30 {
                 memory
@@ -208,15 +248,27 @@ async fn trimming_keeps_whole_recent_turns_for_odd_and_even_limits() {
             );
             let prompt = build_prompt("sys", &kept, "next", 100_000);
             assert_eq!(prompt[1].role, Role::User, "history starts with a question");
+            let rows = stored_rows(
+                &store,
+                "SELECT count(*) FROM turns WHERE user_id = $1",
+                "ann",
+            )
+            .await;
+            if let Some(rows) = rows {
+                assert_eq!(rows, max_history as i64 / 2, "the database is trimmed too");
+            }
         }
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let rows = count(
-            &conn,
-            "SELECT count(*) FROM turns WHERE user_id = ?1",
-            "ann",
-        );
-        assert_eq!(rows, max_history as i64 / 2, "the database is trimmed too");
     }
+}
+
+/// `sql` (a count with one argument, written `$1`) run on the store's
+/// database; `None` for RAM.
+async fn stored_rows(store: &Store, sql: &str, arg: &str) -> Option<i64> {
+    if let Some(dir) = &store.dir {
+        let conn = rusqlite::Connection::open(db_path(dir)).unwrap();
+        return Some(count(&conn, &sql.replace("$1", "?1"), arg));
+    }
+    Some(store.schema.as_ref()?.count(sql, arg).await)
 }
 
 #[tokio::test]
@@ -240,7 +292,13 @@ async fn a_smaller_limit_after_a_restart_loads_only_the_newest_turns() {
 
 #[tokio::test]
 async fn pruning_removes_idle_conversations_and_keeps_active_ones() {
-    for (memory, dir) in both_backends(50) {
+    for Store {
+        memory,
+        backend,
+        dir,
+        schema,
+    } in each_backend("pruning", 50).await
+    {
         let now = 100 * DAY;
         memory
             .append(&key("old", "dm"), turn("old", "long ago", now - 8 * DAY))
@@ -255,13 +313,18 @@ async fn pruning_removes_idle_conversations_and_keeps_active_ones() {
         memory.load(&key("old", "dm")).await.unwrap();
         memory.load(&key("new", "dm")).await.unwrap();
         let cached = memory.cached_conversations();
-        assert_eq!(cached, 2);
+        let expected = if backend == MemoryBackend::Postgres {
+            0
+        } else {
+            2
+        };
+        assert_eq!(cached, expected, "postgres keeps no cache");
 
         let ttl = Duration::from_secs(7 * DAY as u64);
         assert_eq!(memory.prune_idle(ttl, now).await.unwrap(), 1);
         assert_eq!(
             memory.cached_conversations(),
-            cached - 1,
+            cached.saturating_sub(1),
             "evicted from the cache too"
         );
         assert!(memory.load(&key("old", "dm")).await.unwrap().is_empty());
@@ -277,6 +340,11 @@ async fn pruning_removes_idle_conversations_and_keeps_active_ones() {
         if let Some(dir) = dir {
             drop(memory);
             let reopened = open_sqlite(&db_path(&dir), 50);
+            assert!(reopened.load(&key("old", "dm")).await.unwrap().is_empty());
+            assert_eq!(reopened.conversation_count().await.unwrap(), 1);
+        }
+        if let Some(schema) = &schema {
+            let reopened = open_postgres(schema, 50).await;
             assert!(reopened.load(&key("old", "dm")).await.unwrap().is_empty());
             assert_eq!(reopened.conversation_count().await.unwrap(), 1);
         }
@@ -361,37 +429,56 @@ async fn forget_user_removes_every_row_about_the_user_and_nothing_of_others() {
 }
 
 #[tokio::test]
-async fn the_ram_backend_forgets_a_user_everywhere_too() {
-    let memory = Memory::open(&config(MemoryBackend::Memory, PathBuf::new(), 1), 50).unwrap();
-    let room = ConversationKey::new(MemoryScope::Channel, "any", "general");
-    memory
-        .append(&key("ann", "dm"), turn("ann", "ann dm", 1))
-        .await
-        .unwrap();
-    memory
-        .append(&room, turn("ann", "ann in room", 2))
-        .await
-        .unwrap();
-    memory
-        .append(&room, turn("bob", "bob in room", 3))
-        .await
-        .unwrap();
-    memory.add_tokens("ann", "2026-01-01", 5).await.unwrap();
-    assert_eq!(memory.forget_user("ann").await.unwrap(), 2);
-    assert_eq!(memory.conversation_count().await.unwrap(), 1);
-    assert_eq!(memory.tokens_used("ann", "2026-01-01").await.unwrap(), 0);
-    let export: serde_json::Value =
-        serde_json::from_str(&memory.export_user("ann").await.unwrap()).unwrap();
-    assert!(export["conversations"].as_array().unwrap().is_empty());
-    assert_eq!(
-        questions(&memory.load(&room).await.unwrap()),
-        ["bob in room"]
-    );
+async fn every_backend_forgets_a_user_everywhere_and_keeps_others() {
+    for store in each_backend("forget", 50).await {
+        let memory = &store.memory;
+        let room = ConversationKey::new(MemoryScope::Channel, "any", "general");
+        memory
+            .append(&key("ann", "dm"), turn("ann", "ann dm", 1))
+            .await
+            .unwrap();
+        memory
+            .append(&room, turn("ann", "ann in room", 2))
+            .await
+            .unwrap();
+        memory
+            .append(&room, turn("bob", "bob in room", 3))
+            .await
+            .unwrap();
+        memory.add_tokens("ann", "2026-01-01", 5).await.unwrap();
+        memory.add_tokens("bob", "2026-01-01", 7).await.unwrap();
+        assert_eq!(memory.forget_user("ann").await.unwrap(), 2);
+        assert_eq!(memory.conversation_count().await.unwrap(), 1);
+        assert_eq!(memory.tokens_used("ann", "2026-01-01").await.unwrap(), 0);
+        assert_eq!(memory.tokens_used("bob", "2026-01-01").await.unwrap(), 7);
+        let export: serde_json::Value =
+            serde_json::from_str(&memory.export_user("ann").await.unwrap()).unwrap();
+        assert!(export["conversations"].as_array().unwrap().is_empty());
+        assert_eq!(
+            questions(&memory.load(&room).await.unwrap()),
+            ["bob in room"]
+        );
+        assert!(memory.load(&key("ann", "dm")).await.unwrap().is_empty());
+        let about_ann = [
+            "SELECT count(*) FROM turns WHERE user_id = $1",
+            "SELECT count(*) FROM token_usage WHERE user_id = $1",
+            "SELECT count(*) FROM conversations WHERE key LIKE 'user:' || $1 || '/%'",
+        ];
+        for sql in about_ann {
+            if let Some(rows) = stored_rows(&store, sql, "ann").await {
+                assert_eq!(rows, 0, "{sql}");
+            }
+        }
+        let last_active = "SELECT last_active FROM conversations WHERE key = $1";
+        if let Some(last) = stored_rows(&store, last_active, room.as_str()).await {
+            assert_eq!(last, 3, "recomputed from what is left");
+        }
+    }
 }
 
 #[tokio::test]
 async fn export_user_returns_all_their_turns_as_json() {
-    for (memory, _dir) in both_backends(50) {
+    for Store { memory, .. } in each_backend("export", 50).await {
         let room = ConversationKey::new(MemoryScope::Channel, "any", "general");
         memory
             .append(&key("ann", "dm"), turn("ann", "one", 1))
@@ -435,7 +522,7 @@ async fn export_user_returns_all_their_turns_as_json() {
 
 #[tokio::test]
 async fn reset_empties_one_conversation_only() {
-    for (memory, _dir) in both_backends(50) {
+    for Store { memory, .. } in each_backend("reset", 50).await {
         memory
             .append(&key("ann", "dm"), turn("ann", "a", 1))
             .await
@@ -458,7 +545,7 @@ async fn reset_empties_one_conversation_only() {
 
 #[tokio::test]
 async fn daily_token_counts_add_up_per_user_and_day_and_reject_bad_days() {
-    for (memory, _dir) in both_backends(50) {
+    for Store { memory, .. } in each_backend("daily_tokens", 50).await {
         assert_eq!(
             memory.add_tokens("ann", "2026-03-01", 100).await.unwrap(),
             100
@@ -486,7 +573,7 @@ async fn daily_token_counts_add_up_per_user_and_day_and_reject_bad_days() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_lose_no_turn() {
-    for (memory, _dir) in both_backends(1_000) {
+    for Store { memory, .. } in each_backend("concurrent", 1_000).await {
         let mut tasks = Vec::new();
         for i in 0..200 {
             let memory = memory.clone();

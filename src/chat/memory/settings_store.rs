@@ -2,7 +2,8 @@
 //! same database as the conversations, so they survive restarts.
 //!
 //! Each backend implements four row operations on plain strings, nothing
-//! more (SQLite in `settings_sqlite.rs`, RAM in `settings_ram.rs`), on the
+//! more (SQLite in `settings_sqlite.rs`, PostgreSQL in `settings_postgres.rs`,
+//! RAM in `settings_ram.rs`), on the
 //! row types of `settings_row.rs`:
 //! - `settings_rows(scopes)`: every `(key, value)` stored under each scope;
 //! - `put_setting(scope, key, Option<value>) -> old value`: upsert or delete, atomically;
@@ -85,6 +86,7 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.settings.put(scope, key, value)),
             Backend::Sqlite(db) => db.put_setting(scope, key, value).await,
+            Backend::Postgres(db) => db.put_setting(scope, key, value).await,
         }
     }
 
@@ -94,6 +96,7 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.settings.clear(&scope)),
             Backend::Sqlite(db) => db.clear_settings(scope).await,
+            Backend::Postgres(db) => db.clear_settings(scope).await,
         }
     }
 
@@ -106,6 +109,7 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.settings.remove_guild(guild)),
             Backend::Sqlite(db) => db.remove_guild_settings(guild.to_owned()).await,
+            Backend::Postgres(db) => db.remove_guild_settings(guild.to_owned()).await,
         }
     }
 
@@ -113,6 +117,7 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.settings.rows(&scopes)),
             Backend::Sqlite(db) => db.settings_rows(scopes).await,
+            Backend::Postgres(db) => db.settings_rows(scopes).await,
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::MemoryError;
+use super::postgres::PostgresStore;
 use super::ram::RamStore;
 use super::worker::SqliteStore;
 use crate::chat::types::ConversationKey;
@@ -39,15 +40,18 @@ pub struct Memory {
 pub(super) enum Backend {
     Ram(RamStore),
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
 }
 
 impl Memory {
     /// sqlite: creates the database directory (0700) and file (0600), turns on
     /// WAL and migrates the schema, then starts the worker thread; memory:
     /// in-process only. Blocking: call it at start, before serving.
+    /// postgres needs [`Memory::connect`].
     pub fn open(config: &MemoryConfig, max_history_messages: usize) -> Result<Memory, MemoryError> {
         let max_turns = max_history_messages / 2;
         let backend = match config.backend {
+            MemoryBackend::Postgres => return Err(MemoryError::NeedsConnect),
             MemoryBackend::Memory => Backend::Ram(RamStore::new(max_turns)),
             MemoryBackend::Sqlite => Backend::Sqlite(SqliteStore::open(
                 &config.database_path,
@@ -55,10 +59,41 @@ impl Memory {
                 max_turns,
             )?),
         };
-        Ok(Memory {
+        Ok(Memory::with(backend))
+    }
+
+    /// Any backend; postgres connects (an unreachable server or a refused
+    /// login fails here) and applies migrations, the others as [`Memory::open`].
+    pub async fn connect(
+        config: &MemoryConfig,
+        max_history_messages: usize,
+    ) -> Result<Memory, MemoryError> {
+        if config.backend != MemoryBackend::Postgres {
+            return Memory::open(config, max_history_messages);
+        }
+        let store = PostgresStore::connect(
+            config.database_url.as_ref(),
+            config.database_max_connections,
+            max_history_messages / 2,
+        )
+        .await?;
+        Ok(Memory::with(Backend::Postgres(store)))
+    }
+
+    fn with(backend: Backend) -> Memory {
+        Memory {
             backend: Arc::new(backend),
             write_failures: Arc::default(),
-        })
+        }
+    }
+
+    /// Whether the store can be used now: PostgreSQL answers a query; the
+    /// embedded stores always can. `/health` reports a failure.
+    pub async fn check(&self) -> Result<(), MemoryError> {
+        match &*self.backend {
+            Backend::Postgres(db) => db.check().await,
+            Backend::Ram(_) | Backend::Sqlite(_) => Ok(()),
+        }
     }
 
     /// The conversation's turns, oldest first (empty for an unknown key).
@@ -67,6 +102,7 @@ impl Memory {
         let turns = match &*self.backend {
             Backend::Ram(ram) => ram.load(key),
             Backend::Sqlite(db) => db.load(key).await?,
+            Backend::Postgres(db) => db.load(key.as_str()).await?,
         };
         Ok(turns.into())
     }
@@ -77,6 +113,7 @@ impl Memory {
         let result = match &*self.backend {
             Backend::Ram(ram) => ram.append(key, turn),
             Backend::Sqlite(db) => db.append(key, turn).await,
+            Backend::Postgres(db) => db.append(key.as_str(), &turn).await,
         };
         self.note_write("append", &result);
         result
@@ -112,6 +149,7 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.reset(key)),
             Backend::Sqlite(db) => db.reset(key).await,
+            Backend::Postgres(db) => db.reset(key.as_str()).await,
         }
     }
 
@@ -122,6 +160,7 @@ impl Memory {
         let removed = match &*self.backend {
             Backend::Ram(ram) => ram.forget_user(user_id),
             Backend::Sqlite(db) => db.forget_user(user_id).await?,
+            Backend::Postgres(db) => db.forget_user(user_id).await?,
         };
         let own = crate::chat::settings::Scope::User {
             user: user_id.into(),
@@ -137,6 +176,7 @@ impl Memory {
         let json = match &*self.backend {
             Backend::Ram(ram) => ram.export_user(user_id)?,
             Backend::Sqlite(db) => db.export_user(user_id).await?,
+            Backend::Postgres(db) => db.export_user(user_id).await?,
         };
         let settings = self.user_settings_json(user_id).await?;
         let mut value: serde_json::Value =
@@ -157,6 +197,7 @@ impl Memory {
         let oldest_day = utc_day(now_unix.saturating_sub(usage_secs));
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.prune(cutoff, oldest_day.as_deref())),
+            Backend::Postgres(db) => db.prune(cutoff, oldest_day.as_deref()).await,
             Backend::Sqlite(db) => db.prune(cutoff, oldest_day).await,
         }
     }
@@ -172,6 +213,7 @@ impl Memory {
         let result = match &*self.backend {
             Backend::Ram(ram) => Ok(ram.add_tokens(user_id, day, tokens)),
             Backend::Sqlite(db) => db.add_tokens(user_id, day, tokens).await,
+            Backend::Postgres(db) => db.add_tokens(user_id, day, tokens).await,
         };
         self.note_write("add_tokens", &result);
         result
@@ -183,14 +225,17 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.tokens_used(user_id, day)),
             Backend::Sqlite(db) => db.tokens_used(user_id, day).await,
+            Backend::Postgres(db) => db.tokens_used(user_id, day).await,
         }
     }
 
-    /// Conversations held in RAM: the hot cache for sqlite, every one for memory.
+    /// Conversations held in RAM: the hot cache for sqlite, every one for
+    /// memory, none for postgres (it has no cache: several processes share it).
     pub fn cached_conversations(&self) -> usize {
         match &*self.backend {
             Backend::Ram(ram) => ram.conversation_count(),
             Backend::Sqlite(db) => db.cached_conversations(),
+            Backend::Postgres(_) => 0,
         }
     }
 
@@ -199,13 +244,15 @@ impl Memory {
         match &*self.backend {
             Backend::Ram(ram) => Ok(ram.conversation_count() as u64),
             Backend::Sqlite(db) => db.conversation_count().await,
+            Backend::Postgres(db) => db.conversation_count().await,
         }
     }
 
     /// Waits until every accepted write is on disk (call it at shutdown).
     pub async fn flush(&self) -> Result<(), MemoryError> {
         match &*self.backend {
-            Backend::Ram(_) => Ok(()),
+            // Every PostgreSQL write is committed before it returns.
+            Backend::Ram(_) | Backend::Postgres(_) => Ok(()),
             Backend::Sqlite(db) => db.flush().await,
         }
     }
