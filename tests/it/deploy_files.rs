@@ -654,6 +654,12 @@ fn the_scale_compose_file_runs_postgres_redis_and_replicas_that_share_the_shards
             assert!(!env.contains_key(&secret), "{secret} belongs in .env");
         }
         assert_eq!(env["MEMORY_BACKEND"], "postgres");
+        // What deploy/.env adds.
+        let mut env = env;
+        env.insert(
+            "DATABASE_URL".into(),
+            "postgres://duet:password@postgres:5432/duet".into(),
+        );
         let config = Config::from_env(&env).unwrap_or_else(|e| panic!("{e}"));
         let plan = config.discord.shards.plan(1).unwrap();
         served.extend(plan.ids());

@@ -90,7 +90,7 @@ async fn migrations_run_once_when_processes_start_together_and_again_change_noth
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1], "each migration recorded once");
+    assert_eq!(versions, [1, 2], "each migration recorded once");
     assert_eq!(
         schema
             .count("SELECT count(*) FROM turns WHERE user_id = $1", "ann")
@@ -117,7 +117,7 @@ async fn a_database_migrated_by_a_newer_duet_is_refused_untouched() {
             error,
             MemoryError::UnknownSchema {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{error}"
