@@ -48,7 +48,7 @@ impl TcpProxy {
         }
     }
 
-    pub fn address(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.address
     }
 

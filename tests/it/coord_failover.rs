@@ -42,7 +42,7 @@ async fn limits_fall_back_to_per_process_while_redis_is_lost_and_share_again_aft
         return;
     };
     let proxy = TcpProxy::start(redis.addr()).await;
-    let url = Secret::new(redis.url_via(proxy.address()));
+    let url = Secret::new(redis.url_via(proxy.addr()));
     let coordinator = Coordinator::connect(&url, &redis.prefix).await.unwrap();
     let limiter = UserLimiter::new(&one_per_hour()).coordinated(Some(coordinator.clone()));
     assert_eq!(limiter.admit("ann").await, Admission::Allowed);
@@ -118,7 +118,7 @@ async fn health_is_degraded_while_redis_is_lost_and_recovers_without_a_restart()
     let discord = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut env = run_env(&discord, &mock, dir.path());
-    env.insert("REDIS_URL".into(), redis.url_via(proxy.address()));
+    env.insert("REDIS_URL".into(), redis.url_via(proxy.addr()));
     env.insert("REDIS_KEY_PREFIX".into(), redis.prefix.clone());
     let duet = DuetProcess::start(&env, None, dir.path()).await;
     discord.wait_for_commands().await;

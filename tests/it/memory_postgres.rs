@@ -204,7 +204,7 @@ async fn a_lost_server_fails_calls_cleanly_and_they_work_again_once_it_is_back()
         return;
     };
     let proxy = TcpProxy::start(schema.server_address()).await;
-    let memory = connect(&schema.url_via(proxy.address())).await.unwrap();
+    let memory = connect(&schema.url_via(proxy.addr())).await.unwrap();
     memory
         .append(&key("ann"), turn("ann", "kept", 1))
         .await
@@ -380,7 +380,7 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = run_env(&discord, &mock, dir.path());
     env.insert("MEMORY_BACKEND".into(), "postgres".into());
-    env.insert("DATABASE_URL".into(), schema.url_via(proxy.address()));
+    env.insert("DATABASE_URL".into(), schema.url_via(proxy.addr()));
     let duet = DuetProcess::start(&env, None, dir.path()).await;
     discord.wait_for_commands().await;
     duet.wait_for_health("healthy", |h| h["status"] == "ok")
@@ -438,7 +438,7 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
         .map(|l| l.to_string())
         .collect::<String>();
     assert!(
-        !logs.contains(&schema.url_via(proxy.address())),
+        !logs.contains(&schema.url_via(proxy.addr())),
         "the URL is never logged"
     );
 }

@@ -47,6 +47,8 @@ const ADD_TOKENS: &str = "INSERT INTO token_usage (user_id, day, tokens) VALUES 
 
 #[derive(Debug)]
 pub(super) struct PostgresStore {
+    /// Shared with the other stores kept in this database (a sibling
+    /// `impl PostgresStore`, e.g. per-server settings, uses it directly).
     pub(super) pool: PgPool,
     max_turns: usize,
 }
