@@ -14,8 +14,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use duet::chat::live::Live;
-use duet::discord::{self, DiscordStatus, IDENTIFY_INTERVAL, IdentifyPacer};
+use duet::coord::Coordinator;
+use duet::discord::{self, DiscordStatus, IDENTIFY_INTERVAL, IdentifyPacer, SharedPacer};
 use duet::providers::Providers;
+use duet::secret::Secret;
 use duet::shutdown::Shutdown;
 use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, duet_binary, run_env};
 use duet_testkit::fake_discord::bot::{config_for, init_tracing};
@@ -25,6 +27,7 @@ use duet_testkit::fake_discord::realistic::general_channel;
 use duet_testkit::fake_discord::shards::{guild_on_shard, shard_of};
 use duet_testkit::fake_discord::{FakeDiscord, Recorded, UserMessage, count};
 use duet_testkit::mock_llm::MockLlm;
+use duet_testkit::test_redis::TestRedis;
 use serde_json::Value;
 
 const COMMANDS_PATH: &str = "/applications/901/commands";
@@ -293,4 +296,57 @@ async fn one_process_starts_its_shards_one_at_a_time_each_after_the_pacer() {
         .await
         .expect("run stops");
     assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+}
+
+/// Two processes of one bot (here two clients, each with its own connection
+/// to one Redis prefix, as `duet run` builds them) start at the same moment
+/// on a bot whose `max_concurrency` is 1: the shared identify lock spaces
+/// their IDENTIFYs by Discord's 5 s, though neither process knows the other.
+#[tokio::test]
+async fn processes_starting_together_identify_one_at_a_time_through_redis() {
+    let Some(redis) = TestRedis::from_env("identify_pacing") else {
+        return;
+    };
+    init_tracing();
+    let discord = FakeDiscord::start().await;
+    discord.set_shards(2, 1);
+    let shutdown = Shutdown::new();
+    let mut runs = Vec::new();
+    for shard in ["0", "1"] {
+        let config = Arc::new(config_for(
+            &discord,
+            &[("SHARD_COUNT", "2"), ("SHARD_IDS", shard)],
+        ));
+        let providers = Arc::new(Providers::from_config(&config).expect("providers"));
+        let (live, _) = Live::first(config, providers).channel();
+        let coordinator = Coordinator::connect(&Secret::new(redis.url.clone()), &redis.prefix)
+            .await
+            .expect("connect to the test Redis");
+        runs.push(tokio::spawn(discord::run_paced(
+            live.subscribe(),
+            ScriptedConversations::echo(),
+            shutdown.clone(),
+            DiscordStatus::new(),
+            Arc::new(SharedPacer::new(Some(coordinator))),
+        )));
+    }
+    discord.wait_for_live_shards(&[0, 1]).await;
+    let identifies: Vec<_> = discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.is("WS", "IDENTIFY"))
+        .collect();
+    assert_eq!(identifies.len(), 2);
+    let gap = identifies[1].at.duration_since(identifies[0].at);
+    assert!(
+        gap >= IDENTIFY_INTERVAL.mul_f64(0.9),
+        "the two processes identified {gap:?} apart"
+    );
+    shutdown.request();
+    for run in runs {
+        let stopped = tokio::time::timeout(PROCESS_WAIT, run)
+            .await
+            .expect("run stops");
+        assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+    }
 }
