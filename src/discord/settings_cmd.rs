@@ -244,7 +244,7 @@ async fn decide(
         return Err(SETTINGS_REFUSED.into());
     }
     let found = match channel {
-        Some(id) => channel_guild(ctx.serenity_context(), guild, id).await,
+        Some(id) => channel_guild(ctx.serenity_context(), &ctx.data().directory, guild, id).await,
         None => None,
     };
     let scope = target_scope(guild.get(), channel.map(ChannelId::get), found)?;

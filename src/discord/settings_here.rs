@@ -4,6 +4,7 @@
 use serenity::all::{Channel, ChannelId, Context, GuildId, UnavailableGuild};
 use tracing::{debug, info, warn};
 
+use super::directory::Directory;
 use crate::chat::Conversations;
 use crate::chat::settings::Effective;
 use crate::config::Config;
@@ -25,14 +26,15 @@ pub async fn effective_here(
     Effective::resolve(&layers, config, Some(channel.get()))
 }
 
-/// The server `channel` belongs to, from the cache or (once) from Discord;
-/// `None` when neither knows it.
-pub async fn channel_guild(ctx: &Context, guild: GuildId, channel: ChannelId) -> Option<u64> {
-    let cached = ctx
-        .cache
-        .guild(guild)
-        .map(|g| g.channels.contains_key(&channel) || g.threads.iter().any(|t| t.id == channel));
-    if cached == Some(true) {
+/// The server `channel` belongs to, from duet's directory of the servers
+/// this process serves or (once) from Discord; `None` when neither knows it.
+pub async fn channel_guild(
+    ctx: &Context,
+    directory: &Directory,
+    guild: GuildId,
+    channel: ChannelId,
+) -> Option<u64> {
+    if directory.name(guild.get(), channel.get()).is_some() {
         return Some(guild.get());
     }
     match ctx.http.get_channel(channel).await {
