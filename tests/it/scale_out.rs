@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use duet_testkit::duet_process::{DuetProcess, log_message, run_env};
+use duet::chat::messages::TURN_NOT_STORED;
+use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, log_message, run_env};
 use duet_testkit::fake_discord::fixtures::{
     ALICE, APPLICATION_ID, BOB, DM_ALICE, FakeUser, GENERAL, GUILD_ID, RANDOM,
 };
@@ -20,6 +21,7 @@ use duet_testkit::fake_discord::shards::{guild_on_shard, shard_of};
 use duet_testkit::fake_discord::{FakeDiscord, Recorded, UserMessage};
 use duet_testkit::mock_llm::{Fault, MockLlm, Route, openai_text};
 use duet_testkit::postgres::TestSchema;
+use duet_testkit::tcp_proxy::TcpProxy;
 use duet_testkit::test_redis::TestRedis;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -493,4 +495,105 @@ async fn streamed_replies_killed_mid_traffic_lose_no_acknowledged_turn() {
     ];
     let slow = Fault::Drip(Duration::from_millis(40));
     kill_and_restart_loses_no_acknowledged_turn("scale_kill_stream", &streamed, slow).await;
+}
+
+/// Sessions of `schema` waiting for a lock.
+async fn waiting_for_a_lock(schema: &TestSchema) -> i64 {
+    schema
+        .count(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            &schema.name,
+        )
+        .await
+}
+
+/// What the kill tests can only hit by chance, made certain: storing a
+/// streamed answer's turn is held up (the test locks the table), and the
+/// whole answer stays off the screen until the turn is stored; then the
+/// database goes away mid-answer, and the final reply says the turn was not
+/// stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_is_shown_whole_only_once_its_turn_is_stored() {
+    let Some(schema) = TestSchema::create("scale_store_first").await else {
+        return;
+    };
+    let proxy = TcpProxy::start(schema.server_address()).await;
+    let mock = MockLlm::start().await;
+    mock.set_fault(
+        Route::OpenAiChat,
+        Some(Fault::Drip(Duration::from_millis(40))),
+    );
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = run_env(&discord, &mock, dir.path());
+    for (key, value) in [
+        ("MEMORY_BACKEND", "postgres".to_string()),
+        ("DATABASE_URL", schema.url_via(proxy.addr())),
+        ("STREAM_REPLIES", "true".into()),
+        ("STREAM_EDIT_INTERVAL_MS", "200".into()),
+    ] {
+        env.insert(key.into(), value);
+    }
+    let _duet = DuetProcess::start(&env, None, dir.path()).await;
+    discord.wait_for_commands().await;
+
+    // Held up: the turn waits for the table while the answer is complete.
+    let question = "tell me a long story please end";
+    let whole = openai_text(question);
+    let locker = schema.client().await;
+    let id = discord.send_message(UserMessage::dm(ALICE, DM_ALICE, question));
+    // The history is loaded before the provider is asked; the store comes after.
+    mock.wait_for_requests(1).await;
+    locker
+        .batch_execute("BEGIN; LOCK TABLE turns IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+    while waiting_for_a_lock(&schema).await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The stream has ended: its last part (the mock sends five characters
+    // at a time) is all the screen may lack, and it must lack it.
+    let log = discord
+        .wait_until("the streamed answer but its last part", |log| {
+            shown(log, id).is_some_and(|text| {
+                text == whole || (whole.starts_with(&text) && text.len() + 5 >= whole.len())
+            })
+        })
+        .await;
+    assert_ne!(
+        shown(&log, id).unwrap_or_default(),
+        whole,
+        "the whole answer was shown before its turn was stored"
+    );
+    let stored = "SELECT count(*) FROM turns WHERE question = $1";
+    assert_eq!(schema.count(stored, question).await, 0, "not stored yet");
+    locker.batch_execute("COMMIT").await.unwrap();
+    discord
+        .wait_until("the whole answer once stored", |log| {
+            shown(log, id).as_deref() == Some(whole.as_str())
+        })
+        .await;
+    assert_eq!(schema.count(stored, question).await, 1, "stored once shown");
+
+    // Not stored at all: the answer says so.
+    let question = "and another story end";
+    let id = discord.send_message(UserMessage::dm(ALICE, DM_ALICE, question));
+    mock.wait_for_requests(2).await;
+    proxy.cut();
+    let log = discord
+        .wait_until("the final reply with its note", |log| {
+            shown(log, id).is_some_and(|text| text.contains(TURN_NOT_STORED))
+        })
+        .await;
+    let final_text = shown(&log, id).unwrap_or_default();
+    assert!(
+        final_text.starts_with(&openai_text(question)),
+        "{final_text}"
+    );
 }
