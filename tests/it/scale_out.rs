@@ -403,7 +403,9 @@ async fn kill_and_restart_loses_no_acknowledged_turn(
     };
     cluster.mock.set_fault(Route::OpenAiChat, Some(slow));
     let (guild_a, guild_b, guild_c) = (cluster.guild_a, cluster.guild_b, cluster.guild_c);
-    // Places 0 and 2 are on shard 1 (B), 1 and 3 on shard 0 (A).
+    // Places 0 and 2 are on shard 1 (B), 1 and 3 on shard 0 (A); B's are
+    // one channel twice, so its conversations queue up and the kill finds
+    // turns waiting and in flight.
     let before = [
         (guild_b, general_channel(guild_b)),
         (GUILD_ID, GENERAL),
@@ -478,6 +480,12 @@ async fn kill_and_restart_loses_no_acknowledged_turn(
         .filter(|(id, t)| on_b(t) && shown(&log, *id) == Some(openai_text(t)))
         .count();
     assert!(b_answered >= 2, "B's answers before the kill count too");
+    if extra.contains(&("STREAM_REPLIES", "true")) {
+        let edits = log
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.starts_with("/channels/"));
+        assert!(edits.count() > 0, "the replies were streamed");
+    }
     assert!(acknowledged >= 8 * 2 + 4, "{acknowledged}");
 }
 
