@@ -183,8 +183,7 @@ fn shown(log: &[Recorded], id: u64) -> Option<String> {
     let edited = format!("{}/{}", reply.path, reply.message_id());
     let latest = log
         .iter()
-        .filter(|r| r.is("PATCH", &edited) && r.content().is_some())
-        .next_back()
+        .rfind(|r| r.is("PATCH", &edited) && r.content().is_some())
         .unwrap_or(reply);
     latest.content().map(str::to_string)
 }
