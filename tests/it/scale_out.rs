@@ -29,16 +29,17 @@ use tempfile::TempDir;
 /// What the bot answers a message it rate-limits.
 const RATE_LIMITED: &str = "You're sending messages quickly";
 
-/// Two processes, each with its shard, on shared stores.
+/// Two processes, each with its shard, on shared stores (the fields drop
+/// in order: the processes go before their stores are cleaned up).
 struct Cluster {
+    /// Runs shard 0 (the fixture guild, `guild_a` and the DMs).
+    a: DuetProcess,
+    /// Runs shard 1 (`guild_b`, `guild_c`).
+    b: DuetProcess,
     schema: TestSchema,
     _redis: TestRedis,
     mock: MockLlm,
     discord: FakeDiscord,
-    /// Runs shard 0 (the fixture guild, `guild_a` and the DMs).
-    a: DuetProcess,
-    /// Runs shard 1 (`guild_b`).
-    b: DuetProcess,
     env_b: HashMap<String, String>,
     dir_b: TempDir,
     _dir_a: TempDir,
@@ -101,12 +102,12 @@ impl Cluster {
                 .await;
         }
         Some(Cluster {
+            a,
+            b,
             schema,
             _redis: redis,
             mock,
             discord,
-            a,
-            b,
             env_b,
             dir_b,
             _dir_a: dir_a,
@@ -130,19 +131,22 @@ impl Cluster {
     }
 
     /// `/forget` (confirmed) run by `user` in #general of the fixture guild
-    /// (shard 0: process A); waits for its answer.
-    async fn forget(&self, user: &FakeUser) {
+    /// (shard 0: process A); waits for its answer and returns it.
+    async fn forget(&self, user: &FakeUser) -> String {
         let confirm = json!([{"name": "confirm", "type": 5, "value": true}]);
         let token = self
             .discord
             .run_command("forget", confirm, user, GENERAL, Some(GUILD_ID));
         let edit = format!("/webhooks/{APPLICATION_ID}/{token}/messages/@original");
-        self.discord
+        let answered = |r: &&Recorded| r.is("PATCH", &edit) && r.content().is_some();
+        let log = self
+            .discord
             .wait_until("the answer to /forget", |log| {
-                log.iter()
-                    .any(|r| r.is("PATCH", &edit) && r.content().is_some())
+                log.iter().any(|r| answered(&r))
             })
             .await;
+        let answer = log.iter().find(answered).and_then(Recorded::content);
+        answer.unwrap_or_default().to_string()
     }
 
     /// Every stored question, oldest first.
@@ -312,7 +316,8 @@ async fn forget_through_one_process_is_honoured_by_the_other_at_once() {
     assert_eq!(sent.len(), 2, "B has read the history: {sent:?}");
 
     // /forget through A (shard 0), then at once a message through B.
-    cluster.forget(&BOB).await;
+    let forgotten = cluster.forget(&BOB).await;
+    assert_eq!(forgotten, duet::chat::messages::FORGET_DONE);
     cluster.ask(on_b("anything left end")).await;
     let sent = user_messages_asking(&cluster.mock, "anything left");
     assert_eq!(sent.len(), 1, "no history after /forget: {sent:?}");
