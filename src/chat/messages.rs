@@ -16,6 +16,9 @@ pub const INTERRUPTED: &str =
     "🔧 I had to restart before I could finish your answer — please ask again in a minute.";
 pub const MEMORY_UNAVAILABLE: &str =
     "💾 I can't reach my conversation memory right now — please try again shortly.";
+/// Shown after an answer whose turn could not be stored.
+pub const TURN_NOT_STORED: &str =
+    "💾 I couldn't save this exchange to my memory, so I won't remember it later.";
 pub const RESET_DONE: &str = "🧹 Conversation cleared — let's start fresh.";
 pub const FORGET_DONE: &str = "🗑️ Done — everything I stored about you is deleted.";
 pub const BOTH_DOWN: &str =
@@ -160,6 +163,7 @@ mod tests {
             SHUTTING_DOWN,
             INTERRUPTED,
             MEMORY_UNAVAILABLE,
+            TURN_NOT_STORED,
             RESET_DONE,
             FORGET_DONE,
             BOTH_DOWN,

@@ -127,10 +127,16 @@ impl TurnRunner<'_> {
             let images = message.attachments.images.iter();
             images.map(|i| i.image.clone()).collect::<Vec<_>>()
         });
-        self.store(message, question, remember, &request, &reply.completion)
+        let stored = self
+            .store(message, question, remember, &request, &reply.completion)
             .await;
         let failover = reply.note.and_then(messages::failover_note);
-        let note = notes(&message.attachments, images, &history, failover);
+        let mut note = notes(&message.attachments, images, &history, failover);
+        if !stored {
+            // The user sees the answer, but must not think it is remembered.
+            let lines = note.into_iter().chain([messages::TURN_NOT_STORED.into()]);
+            note = Some(lines.collect::<Vec<String>>().join("\n"));
+        }
         Ok(Answer {
             text: reply.completion.text,
             sources: reply.completion.sources,
@@ -197,7 +203,9 @@ impl TurnRunner<'_> {
     }
 
     /// Stores the turn (its images only in RAM, for follow-ups) and counts
-    /// its tokens; a storage failure is logged, the user still gets the answer.
+    /// its tokens; false when it could not be stored (logged; the user still
+    /// gets the answer, with a note that it will not be remembered). The
+    /// answer is shown only after this returns (see [`publish`]).
     async fn store(
         &self,
         message: &Incoming,
@@ -205,7 +213,7 @@ impl TurnRunner<'_> {
         images: Option<Vec<ImageInput>>,
         request: &CompletionRequest,
         completion: &Completion,
-    ) {
+    ) -> bool {
         let answer = strip_reasoning(&completion.text);
         let turn = Turn {
             user_id: message.user_id.clone(),
@@ -218,32 +226,55 @@ impl TurnRunner<'_> {
         if let Some(images) = images {
             self.images.insert(turn_key(self.key, &turn), images);
         }
-        if let Err(error) = self.memory.append(self.key, turn).await {
-            warn!(%error, key = %self.key, "could not store the turn");
-        }
+        let stored = match self.memory.append(self.key, turn).await {
+            Ok(()) => true,
+            Err(error) => {
+                warn!(%error, key = %self.key, "could not store the turn");
+                false
+            }
+        };
         if self.live.config.limits.user_daily_tokens == 0 {
-            return;
+            return stored;
         }
         let tokens = completion
             .usage
             .map_or_else(|| estimate_tokens(request, completion), |u| u.total());
         budget::add_tokens(self.live, self.memory, &message.user_id, &today(), tokens).await;
+        stored
     }
 }
 
 /// Accumulates the streamed text and publishes it (raw, as a [`Partial`]
 /// with the searches announced so far; those at once), at most every
 /// [`PROGRESS_EVERY`] and once at the end if it changed since.
+///
+/// The latest delta that holds more than whitespace (and whatever follows
+/// it) is held back, so a published partial is never the whole answer: the
+/// complete reply reaches the screen only as the turn's outcome, after
+/// [`TurnRunner::store`] has stored the turn. A user who saw the whole
+/// answer can count on the turn being remembered, even if the process dies
+/// right after the stream ends.
 async fn publish(
     mut received: mpsc::UnboundedReceiver<Progress>,
     progress: &watch::Sender<Partial>,
 ) {
     let mut partial = Partial::default();
+    let mut held = String::new();
     let mut unpublished = false;
     let mut last = tokio::time::Instant::now();
     while let Some(event) = received.recv().await {
         match event {
-            Progress::Delta(delta) => partial.text.push_str(&delta),
+            Progress::Delta(delta) if delta.trim().is_empty() => {
+                held.push_str(&delta);
+                continue;
+            }
+            Progress::Delta(delta) => {
+                let shown = std::mem::replace(&mut held, delta);
+                if shown.is_empty() {
+                    continue;
+                }
+                partial.text.push_str(&shown);
+            }
             Progress::Searching { queries } => {
                 partial.searching.extend(queries);
                 // Searching comes before any text: show it at once.
@@ -255,6 +286,7 @@ async fn publish(
             }
             Progress::Restart { .. } => {
                 partial = Partial::default();
+                held.clear();
                 last = tokio::time::Instant::now();
                 continue;
             }
@@ -336,7 +368,8 @@ mod tests {
             (Duration::from_millis(10), delta("d")),
         ])
         .await;
-        assert_eq!(seen, ["abc".to_string(), "abcd".to_string(),]);
+        // "d", the last delta, is held back: only the outcome shows it.
+        assert_eq!(seen, ["ab".to_string(), "abc".to_string(),]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -345,12 +378,14 @@ mod tests {
             provider: ProviderKind::OpenAi,
         };
         let seen = published(vec![
-            (PROGRESS_EVERY, delta("cut sho")),
+            (PROGRESS_EVERY, delta("cut ")),
+            (PROGRESS_EVERY, delta("sho")),
             (Duration::ZERO, restart),
-            (PROGRESS_EVERY, delta("fresh")),
+            (PROGRESS_EVERY, delta("fresh ")),
+            (PROGRESS_EVERY, delta("start")),
         ])
         .await;
-        assert_eq!(seen, ["cut sho".to_string(), "fresh".to_string(),]);
+        assert_eq!(seen, ["cut ".to_string(), "fresh ".to_string(),]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -364,6 +399,7 @@ mod tests {
                 },
             ),
             (PROGRESS_EVERY, delta("Rust")),
+            (PROGRESS_EVERY, delta(" 1.90")),
         ])
         .await;
         assert_eq!(
@@ -374,6 +410,19 @@ mod tests {
             }
         );
         assert_eq!(seen.last().map(|p| p.text.as_str()), Some("Rust"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_whole_answer_is_never_published_only_the_outcome_shows_it() {
+        let seen = published(vec![
+            (Duration::ZERO, delta("The ")),
+            (PROGRESS_EVERY, delta("answer")),
+            (PROGRESS_EVERY, delta(".")),
+            (PROGRESS_EVERY, delta("\n")),
+            (PROGRESS_EVERY, delta("")),
+        ])
+        .await;
+        assert_eq!(seen, ["The ".to_string(), "The answer".to_string()]);
     }
 
     #[test]

@@ -49,4 +49,5 @@ mod render_split;
 mod routing_eval;
 mod routing_table;
 mod routing_web_tool;
+mod scale_out;
 mod web_openai_search;
