@@ -208,6 +208,17 @@ async fn fewer_shards_than_discord_recommends_exit_2_before_identifying() {
     assert_eq!(count(&discord.requests(), "WS", "IDENTIFY"), 0);
 }
 
+/// The time between the only two IDENTIFYs `discord` received.
+fn identify_gap(discord: &FakeDiscord) -> std::time::Duration {
+    let identifies: Vec<_> = discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.is("WS", "IDENTIFY"))
+        .collect();
+    assert_eq!(identifies.len(), 2);
+    identifies[1].at.duration_since(identifies[0].at)
+}
+
 /// Grants every turn at once and remembers which buckets were asked for.
 #[derive(Default)]
 struct RecordingPacer(Mutex<Vec<u32>>);
@@ -244,13 +255,7 @@ async fn one_process_starts_its_shards_one_at_a_time_each_after_the_pacer() {
         [0, 1],
         "one turn per shard, by bucket"
     );
-    let identifies: Vec<_> = discord
-        .requests()
-        .into_iter()
-        .filter(|r| r.is("WS", "IDENTIFY"))
-        .collect();
-    assert_eq!(identifies.len(), 2);
-    let gap = identifies[1].at.duration_since(identifies[0].at);
+    let gap = identify_gap(&discord);
     assert!(
         gap >= IDENTIFY_INTERVAL.mul_f64(0.9),
         "shards identified {gap:?} apart"
@@ -306,13 +311,7 @@ async fn processes_starting_together_identify_one_at_a_time_through_redis() {
         )));
     }
     discord.wait_for_live_shards(&[0, 1]).await;
-    let identifies: Vec<_> = discord
-        .requests()
-        .into_iter()
-        .filter(|r| r.is("WS", "IDENTIFY"))
-        .collect();
-    assert_eq!(identifies.len(), 2);
-    let gap = identifies[1].at.duration_since(identifies[0].at);
+    let gap = identify_gap(&discord);
     assert!(
         gap >= IDENTIFY_INTERVAL.mul_f64(0.9),
         "the two processes identified {gap:?} apart"

@@ -48,6 +48,19 @@ async fn connected(name: &str) -> Option<(TestSchema, Memory)> {
     Some((schema, memory))
 }
 
+/// Sends Alice's direct message `text` and returns the bot's reply.
+async fn dm_reply(discord: &FakeDiscord, text: &str) -> String {
+    let reply = discord.send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, text));
+    let reply = tokio::time::timeout(PROCESS_WAIT, reply)
+        .await
+        .unwrap()
+        .unwrap();
+    reply.body["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn turn(user: &str, question: &str, at: i64) -> Turn {
     Turn {
         user_id: user.into(),
@@ -374,15 +387,7 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
         problems.contains("memory: the database is unavailable"),
         "{problems}"
     );
-    let reply = discord.send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, "are you there"));
-    let reply = tokio::time::timeout(PROCESS_WAIT, reply)
-        .await
-        .unwrap()
-        .unwrap();
-    let text = reply.body["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let text = dm_reply(&discord, "are you there").await;
     assert!(
         text.contains("can't reach my conversation memory"),
         "{text}"
@@ -391,15 +396,7 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
     proxy.restore();
     duet.wait_for_health("recovered", |h| h["status"] == "ok")
         .await;
-    let reply = discord.send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, "hello again"));
-    let reply = tokio::time::timeout(PROCESS_WAIT, reply)
-        .await
-        .unwrap()
-        .unwrap();
-    let text = reply.body["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let text = dm_reply(&discord, "hello again").await;
     assert!(text.contains("hello again"), "{text}");
     assert_eq!(
         schema
