@@ -1,15 +1,9 @@
-use std::collections::HashMap;
-
 use proptest::prelude::*;
 
 use super::*;
 
 fn config(env: &[(&str, &str)]) -> Config {
-    let env: HashMap<String, String> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Config::from_env(&env).expect("test config")
+    Config::from_pairs(env)
 }
 
 fn layer(pairs: &[(SettingKey, &str)]) -> BTreeMap<SettingKey, String> {

@@ -103,6 +103,16 @@ impl Config {
         Config::build(None, env)
     }
 
+    /// Unit tests' configuration: defaults and these key/value pairs.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(env: &[(&str, &str)]) -> Config {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&env).expect("test config")
+    }
+
     fn build(file: Option<IniFile>, env: &HashMap<String, String>) -> Result<Config, ConfigErrors> {
         let file = file.map(Arc::new);
         let values = source::layer(file.clone(), env)?;

@@ -134,6 +134,27 @@ impl Coordinator {
         self.settle(result)
     }
 
+    /// `SET key token NX PX ms`: true when this call took the key (it was
+    /// free), false when another holder has it.
+    pub(super) async fn set_new(
+        &self,
+        key: &str,
+        token: &str,
+        ms: &str,
+    ) -> Result<bool, CoordError> {
+        let set: Option<String> = self
+            .command(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
     fn ready(&self) -> Result<(), CoordError> {
         match self.inner.health.problem() {
             None => Ok(()),

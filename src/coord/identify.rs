@@ -30,17 +30,7 @@ impl Coordinator {
         let token = format!("{}", std::process::id());
         let ms = spacing.as_millis().max(1).to_string();
         loop {
-            let set: Option<String> = self
-                .command(
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg(&token)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(&ms),
-                )
-                .await?;
-            if set.is_some() {
+            if self.set_new(&key, &token, &ms).await? {
                 return Ok(());
             }
             let left: i64 = self.command(redis::cmd("PTTL").arg(&key)).await?;

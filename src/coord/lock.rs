@@ -100,17 +100,7 @@ impl Coordinator {
         let key = self.key("lock", conversation);
         let token = format!("{}-{:032x}", std::process::id(), fastrand::u128(..));
         let ms = ttl.as_millis().max(1).to_string();
-        let set: Option<String> = self
-            .command(
-                redis::cmd("SET")
-                    .arg(&key)
-                    .arg(&token)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(&ms),
-            )
-            .await?;
-        if set.is_none() {
+        if !self.set_new(&key, &token, &ms).await? {
             return Ok(None);
         }
         let renewal = tokio::spawn(renew(

@@ -167,17 +167,11 @@ fn name_matches(name: &str, allowed: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::config::Config;
 
     fn config(env: &[(&str, &str)]) -> DiscordConfig {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_env(&env).expect("test config").discord
+        Config::from_pairs(env).discord
     }
 
     fn in_channel(id: u64, name: &str) -> Place {

@@ -40,17 +40,11 @@ fn activity(kind: ActivityKind, text: &str) -> ActivityData {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::config::Config;
 
     fn discord(env: &[(&str, &str)]) -> DiscordConfig {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_env(&env).expect("test config").discord
+        Config::from_pairs(env).discord
     }
 
     #[test]

@@ -113,19 +113,13 @@ fn source_text(source: Source) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use proptest::prelude::*;
 
     use super::*;
     use crate::config::Config;
 
     fn config(env: &[(&str, &str)]) -> DiscordConfig {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_env(&env).expect("test config").discord
+        Config::from_pairs(env).discord
     }
 
     #[test]

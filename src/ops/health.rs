@@ -220,18 +220,12 @@ async fn metrics_text(State(state): State<HealthState>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::config::Config;
     use crate::providers::{LastError, ProviderKind};
 
     fn config(env: &[(&str, &str)]) -> Config {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_env(&env).expect("valid")
+        Config::from_pairs(env)
     }
 
     #[test]

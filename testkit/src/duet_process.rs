@@ -80,6 +80,41 @@ pub fn duet_binary() -> PathBuf {
     exe
 }
 
+/// `duet ARGS` in `dir` with exactly `env`, no stdin, killed when dropped.
+fn duet_command(
+    args: &[impl AsRef<std::ffi::OsStr>],
+    env: &HashMap<String, String>,
+    dir: &Path,
+) -> Command {
+    let mut command = Command::new(duet_binary());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs `duet ARGS` in `dir` with exactly `env` until it exits by itself
+/// (at most [`PROCESS_WAIT`]): its exit code, stdout and stderr.
+pub async fn run_to_exit(
+    args: &[&str],
+    env: &HashMap<String, String>,
+    dir: &Path,
+) -> (Option<i32>, String, String) {
+    let output = tokio::time::timeout(PROCESS_WAIT, duet_command(args, env, dir).output())
+        .await
+        .expect("duet exits by itself")
+        .expect("duet runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// A running `duet run`.
 pub struct DuetProcess {
     child: Child,
@@ -117,19 +152,14 @@ impl DuetProcess {
     /// waits until its health server listens and it handles signals and
     /// config file changes.
     pub async fn start(env: &HashMap<String, String>, config: Option<&Path>, dir: &Path) -> Self {
-        let mut command = Command::new(duet_binary());
+        let mut args = Vec::new();
         if let Some(config) = config {
-            command.arg("--config").arg(config);
+            args.extend([Path::new("--config"), config]);
         }
-        let mut child = command
-            .arg("run")
-            .current_dir(dir)
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
+        args.push(Path::new("run"));
+        let mut child = duet_command(&args, env, dir)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("duet starts");
         let logs = Arc::new(Logs::new());

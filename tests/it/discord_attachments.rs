@@ -5,18 +5,18 @@
 //! the rest of the message is answered, and nothing outside Discord's
 //! hosts is ever fetched (a second listener counts every connection).
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use duet::app::App;
 use duet::chat::attachments::problems::{Problem, ProblemKind};
-use duet::chat::{ChatService, ConversationKey, Turn, messages};
-use duet_testkit::fake_discord::bot::RunningBot;
+use duet::chat::{ConversationKey, Turn, messages};
+use duet_testkit::fake_discord::bot::MockPipeline;
 use duet_testkit::fake_discord::fixtures::{ALICE, BOB, GENERAL};
 use duet_testkit::fake_discord::{Recorded, Served, UserMessage, WAIT, attachment_json};
-use duet_testkit::mock_llm::{MockLlm, Route, images_in, last_user_message};
+use duet_testkit::mock_llm::{Route, images_in, last_user_message};
 use serde_json::{Value, json};
 
 /// A 1×1 PNG.
@@ -40,39 +40,18 @@ fn animated_gif() -> Vec<u8> {
     bytes
 }
 
-struct Stack {
-    bot: RunningBot<ChatService>,
-    _app: App,
-    mock: MockLlm,
-    _dir: tempfile::TempDir,
+struct Stack(MockPipeline);
+
+impl Deref for Stack {
+    type Target = MockPipeline;
+    fn deref(&self) -> &MockPipeline {
+        &self.0
+    }
 }
 
 impl Stack {
     async fn start(extra: &[(&str, &str)]) -> Self {
-        let mock = MockLlm::start().await;
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut env = mock.config_env();
-        let database = dir.path().join("duet.db").display().to_string();
-        for (key, value) in [
-            ("DATABASE_PATH", database.as_str()),
-            ("OPENAI_MAX_RETRIES", "0"),
-            ("PERPLEXITY_MAX_RETRIES", "0"),
-            ("GPT_MODEL", "mock-gpt"),
-            ("PERPLEXITY_MODEL", "mock-sonar"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            env.insert(key.to_string(), value.to_string());
-        }
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (bot, app) = RunningBot::start_app(&pairs).await;
-        Self {
-            bot,
-            _app: app,
-            mock,
-            _dir: dir,
-        }
+        Self(MockPipeline::start(extra).await)
     }
 
     async fn stored(&self, user: u64) -> Arc<[Turn]> {

@@ -2,63 +2,39 @@
 //! Discord ↔ the real `ChatService` (routing, memory, fallbacks, rendering)
 //! ↔ the mock LLM server. What a Discord user actually sees.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use duet::app::App;
 use duet::chat::{ChatService, ConversationKey, messages};
 use duet::discord::render::{DISCORD_MESSAGE_LIMIT, render_answer, split_for_discord};
 use duet::providers::Source;
-use duet_testkit::fake_discord::bot::RunningBot;
+use duet_testkit::fake_discord::bot::MockPipeline;
 use duet_testkit::fake_discord::fixtures::{
     ALICE, APPLICATION_ID, BOB, DM_ALICE, GENERAL, GUILD_ID,
 };
 use duet_testkit::fake_discord::{Recorded, UserMessage, WAIT};
 use duet_testkit::mock_llm::{
-    ALPHA_URL, BETA_URL, Fault, MockLlm, Route, openai_text, perplexity_raw_text, search_query,
+    ALPHA_URL, BETA_URL, Fault, Route, openai_text, perplexity_raw_text, search_query,
 };
 use serde_json::json;
 
 const SUPPRESS_EMBEDS: u64 = 1 << 2;
 const EPHEMERAL: u64 = 1 << 6;
 
-/// The bot on the real pipeline, the mock behind it, and the database's directory.
-struct Stack {
-    bot: RunningBot<ChatService>,
-    _app: App,
-    mock: MockLlm,
-    _dir: tempfile::TempDir,
+/// The bot on the real pipeline with the mock behind it (testkit's `MockPipeline`).
+struct Stack(MockPipeline);
+
+impl Deref for Stack {
+    type Target = MockPipeline;
+    fn deref(&self) -> &MockPipeline {
+        &self.0
+    }
 }
 
 impl Stack {
-    /// One configuration for both the pipeline and the Discord frontend:
-    /// the mock's providers (models `mock-gpt` / `mock-sonar`, no retries),
-    /// a SQLite database in a temporary directory, then `extra`.
     async fn start(extra: &[(&str, &str)]) -> Self {
-        let mock = MockLlm::start().await;
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut env = mock.config_env();
-        let database = dir.path().join("duet.db").display().to_string();
-        for (key, value) in [
-            ("DATABASE_PATH", database.as_str()),
-            ("OPENAI_MAX_RETRIES", "0"),
-            ("PERPLEXITY_MAX_RETRIES", "0"),
-            ("GPT_MODEL", "mock-gpt"),
-            ("PERPLEXITY_MODEL", "mock-sonar"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            env.insert(key.to_string(), value.to_string());
-        }
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (bot, app) = RunningBot::start_app(&pairs).await;
-        Self {
-            bot,
-            _app: app,
-            mock,
-            _dir: dir,
-        }
+        Self(MockPipeline::start(extra).await)
     }
 
     fn service(&self) -> &ChatService {

@@ -2,14 +2,13 @@
 //! member's permissions in the payload, the real pipeline behind the real
 //! serenity client, and what reaches the mock LLM afterwards.
 
+use std::ops::Deref;
 use std::time::Duration;
 
-use duet::app::App;
-use duet::chat::ChatService;
 use duet::chat::settings::{Layers, SettingKey};
 use duet::discord::{FOREIGN_CHANNEL, SETTINGS_REFUSED};
 use duet_testkit::duet_process::{DuetProcess, run_env};
-use duet_testkit::fake_discord::bot::RunningBot;
+use duet_testkit::fake_discord::bot::MockPipeline;
 use duet_testkit::fake_discord::fixtures::{
     ALICE, APPLICATION_ID, BOB, DM_ALICE, EVERYONE_PERMISSIONS, GENERAL, GUILD_ID, RANDOM,
 };
@@ -23,42 +22,24 @@ const DEFAULT_PROMPT: &str = "You are duet";
 const OTHER_GUILD: u64 = 3000;
 const OTHER_CHANNEL: u64 = 3001;
 
-struct Stack {
-    bot: RunningBot<ChatService>,
-    _app: App,
-    mock: MockLlm,
-    _dir: tempfile::TempDir,
+struct Stack(MockPipeline);
+
+impl Deref for Stack {
+    type Target = MockPipeline;
+    fn deref(&self) -> &MockPipeline {
+        &self.0
+    }
 }
 
 impl Stack {
-    /// The real pipeline on the mock (`mock-gpt` plus `CHAT_MODELS`), SQLite in a temporary directory.
+    /// The real pipeline on the mock plus the chooseable `CHAT_MODELS`.
     async fn start(extra: &[(&str, &str)]) -> Self {
-        let mock = MockLlm::start().await;
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut env = mock.config_env();
-        let database = dir.path().join("duet.db").display().to_string();
-        for (key, value) in [
-            ("DATABASE_PATH", database.as_str()),
-            ("OPENAI_MAX_RETRIES", "0"),
-            ("PERPLEXITY_MAX_RETRIES", "0"),
-            ("GPT_MODEL", "mock-gpt"),
-            ("PERPLEXITY_MODEL", "mock-sonar"),
+        let models = [
             ("CHAT_MODELS", "mock-gpt, mock-b, mock-c"),
             ("USER_MODEL_CHOICE", "true"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            env.insert(key.to_string(), value.to_string());
-        }
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (bot, app) = RunningBot::start_app(&pairs).await;
-        Self {
-            bot,
-            _app: app,
-            mock,
-            _dir: dir,
-        }
+        ];
+        let env: Vec<(&str, &str)> = models.into_iter().chain(extra.iter().copied()).collect();
+        Self(MockPipeline::start(&env).await)
     }
 
     fn discord(&self) -> &FakeDiscord {

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -19,7 +18,7 @@ use duet::discord::{self, DiscordStatus, IDENTIFY_INTERVAL, IdentifyPacer, Share
 use duet::providers::Providers;
 use duet::secret::Secret;
 use duet::shutdown::Shutdown;
-use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, duet_binary, run_env};
+use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, run_env, run_to_exit};
 use duet_testkit::fake_discord::bot::{config_for, init_tracing};
 use duet_testkit::fake_discord::conversations::ScriptedConversations;
 use duet_testkit::fake_discord::fixtures::{ALICE, BOB, DM_ALICE, GENERAL};
@@ -169,37 +168,21 @@ fn fixtures_guild() -> u64 {
     guild
 }
 
-/// Runs `duet run` until it exits on its own; returns its exit code and stderr.
-async fn run_until_exit(env: &HashMap<String, String>, dir: &Path) -> (Option<i32>, String) {
-    let child = tokio::process::Command::new(duet_binary())
-        .arg("run")
-        .current_dir(dir)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("duet starts");
-    let output = tokio::time::timeout(PROCESS_WAIT, child.wait_with_output())
-        .await
-        .expect("duet exits on its own")
-        .expect("duet's output");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// Runs `duet run` against `discord` with `extra` until it exits by itself;
+/// asserts exit status 2 (a configuration error) and returns its stderr.
+async fn exit_2(discord: &FakeDiscord, extra: &[(&str, &str)]) -> String {
+    let mock = MockLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_for(discord, &mock, dir.path(), extra);
+    let (code, _, stderr) = run_to_exit(&["run"], &env, dir.path()).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    stderr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shard_range_past_the_count_is_a_config_error_naming_the_key() {
-    let mock = MockLlm::start().await;
     let discord = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = env_for(&discord, &mock, dir.path(), &[("SHARD_IDS", "1-2")]);
-    let (code, stderr) = run_until_exit(&env, dir.path()).await;
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = exit_2(&discord, &[("SHARD_IDS", "1-2")]).await;
     assert!(stderr.contains("SHARD_IDS"), "{stderr}");
     assert!(stderr.contains("outside the bot's 2 shard(s)"), "{stderr}");
     assert!(discord.requests().is_empty(), "never reached Discord");
@@ -207,30 +190,33 @@ async fn a_shard_range_past_the_count_is_a_config_error_naming_the_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_ids_without_an_ordinal_say_where_the_ordinal_comes_from() {
-    let mock = MockLlm::start().await;
     let discord = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = env_for(&discord, &mock, dir.path(), &[("SHARD_IDS", "auto")]);
-    let (code, stderr) = run_until_exit(&env, dir.path()).await;
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = exit_2(&discord, &[("SHARD_IDS", "auto")]).await;
     assert!(stderr.contains("DUET_ORDINAL"), "{stderr}");
     assert!(stderr.contains("HOSTNAME"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fewer_shards_than_discord_recommends_exit_2_before_identifying() {
-    let mock = MockLlm::start().await;
     let discord = FakeDiscord::start().await;
     discord.set_shards(4, 1);
-    let dir = tempfile::tempdir().unwrap();
-    let env = env_for(&discord, &mock, dir.path(), &[]);
-    let (code, stderr) = run_until_exit(&env, dir.path()).await;
-    assert_eq!(code, Some(2), "{stderr}");
+    let stderr = exit_2(&discord, &[]).await;
     assert!(
         stderr.contains("SHARD_COUNT = 2 is fewer than the 4 shards Discord recommends"),
         "{stderr}"
     );
     assert_eq!(count(&discord.requests(), "WS", "IDENTIFY"), 0);
+}
+
+/// The time between the only two IDENTIFYs `discord` received.
+fn identify_gap(discord: &FakeDiscord) -> std::time::Duration {
+    let identifies: Vec<_> = discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.is("WS", "IDENTIFY"))
+        .collect();
+    assert_eq!(identifies.len(), 2);
+    identifies[1].at.duration_since(identifies[0].at)
 }
 
 /// Grants every turn at once and remembers which buckets were asked for.
@@ -269,13 +255,7 @@ async fn one_process_starts_its_shards_one_at_a_time_each_after_the_pacer() {
         [0, 1],
         "one turn per shard, by bucket"
     );
-    let identifies: Vec<_> = discord
-        .requests()
-        .into_iter()
-        .filter(|r| r.is("WS", "IDENTIFY"))
-        .collect();
-    assert_eq!(identifies.len(), 2);
-    let gap = identifies[1].at.duration_since(identifies[0].at);
+    let gap = identify_gap(&discord);
     assert!(
         gap >= IDENTIFY_INTERVAL.mul_f64(0.9),
         "shards identified {gap:?} apart"
@@ -331,13 +311,7 @@ async fn processes_starting_together_identify_one_at_a_time_through_redis() {
         )));
     }
     discord.wait_for_live_shards(&[0, 1]).await;
-    let identifies: Vec<_> = discord
-        .requests()
-        .into_iter()
-        .filter(|r| r.is("WS", "IDENTIFY"))
-        .collect();
-    assert_eq!(identifies.len(), 2);
-    let gap = identifies[1].at.duration_since(identifies[0].at);
+    let gap = identify_gap(&discord);
     assert!(
         gap >= IDENTIFY_INTERVAL.mul_f64(0.9),
         "the two processes identified {gap:?} apart"

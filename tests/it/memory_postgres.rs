@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use duet::chat::memory::{Memory, MemoryError};
@@ -16,13 +15,12 @@ use duet::chat::{ConversationKey, Turn};
 use duet::config::{MemoryBackend, MemoryConfig, MemoryScope};
 use duet::providers::ProviderKind;
 use duet::secret::Secret;
-use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, run_env};
+use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, run_env, run_to_exit};
 use duet_testkit::fake_discord::fixtures::{ALICE, DM_ALICE};
 use duet_testkit::fake_discord::{FakeDiscord, UserMessage};
 use duet_testkit::mock_llm::MockLlm;
 use duet_testkit::postgres::TestSchema;
 use duet_testkit::tcp_proxy::TcpProxy;
-use tokio::process::Command;
 
 const PASSWORD: &str = "hunter2-pg-SECRET";
 
@@ -40,6 +38,27 @@ fn config(url: &str) -> MemoryConfig {
 
 async fn connect(url: &str) -> Result<Memory, MemoryError> {
     Memory::connect(&config(url), 50).await
+}
+
+/// A fresh schema named `name` and a memory connected to it; `None` (the
+/// test is skipped) without DUET_TEST_DATABASE_URL.
+async fn connected(name: &str) -> Option<(TestSchema, Memory)> {
+    let schema = TestSchema::create(name).await?;
+    let memory = connect(&schema.url).await.unwrap();
+    Some((schema, memory))
+}
+
+/// Sends Alice's direct message `text` and returns the bot's reply.
+async fn dm_reply(discord: &FakeDiscord, text: &str) -> String {
+    let reply = discord.send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, text));
+    let reply = tokio::time::timeout(PROCESS_WAIT, reply)
+        .await
+        .unwrap()
+        .unwrap();
+    reply.body["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn turn(user: &str, question: &str, at: i64) -> Turn {
@@ -102,10 +121,9 @@ async fn migrations_run_once_when_processes_start_together_and_again_change_noth
 
 #[tokio::test]
 async fn a_database_migrated_by_a_newer_duet_is_refused_untouched() {
-    let Some(schema) = TestSchema::create("newer").await else {
+    let Some((schema, _)) = connected("newer").await else {
         return;
     };
-    connect(&schema.url).await.unwrap();
     let client = schema.client().await;
     client
         .execute("INSERT INTO schema_version (version) VALUES (99)", &[])
@@ -126,10 +144,9 @@ async fn a_database_migrated_by_a_newer_duet_is_refused_untouched() {
 
 #[tokio::test]
 async fn two_processes_see_each_others_appends_and_forgets_at_once() {
-    let Some(schema) = TestSchema::create("two_handles").await else {
+    let Some((schema, first)) = connected("two_handles").await else {
         return;
     };
-    let first = connect(&schema.url).await.unwrap();
     let second = connect(&schema.url).await.unwrap();
     first
         .append(&key("ann"), turn("ann", "one", 1))
@@ -266,31 +283,6 @@ async fn errors_never_show_the_database_url_or_its_password() {
     assert!(!format!("{error} {error:?}").contains(PASSWORD));
 }
 
-/// Runs `duet ARGS` with `env` until it exits: status, stdout and stderr.
-async fn duet(
-    args: &[&str],
-    env: &HashMap<String, String>,
-    dir: &std::path::Path,
-) -> (Option<i32>, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_duet"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(PROCESS_WAIT, output)
-        .await
-        .expect("duet exits by itself")
-        .expect("duet runs");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn check_config_redacts_the_database_url_and_wants_one_for_postgres() {
     let dir = tempfile::tempdir().unwrap();
@@ -304,7 +296,7 @@ async fn check_config_redacts_the_database_url_and_wants_one_for_postgres() {
         ),
         ("DATABASE_MAX_CONNECTIONS".to_string(), "25".to_string()),
     ]);
-    let (status, stdout, stderr) = duet(&["check-config"], &env, dir.path()).await;
+    let (status, stdout, stderr) = run_to_exit(&["check-config"], &env, dir.path()).await;
     assert_eq!(status, Some(0), "{stdout}{stderr}");
     assert!(
         !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
@@ -325,7 +317,7 @@ async fn check_config_redacts_the_database_url_and_wants_one_for_postgres() {
         "DATABASE_URL".into(),
         format!("mysql://duet:{PASSWORD}@[db"),
     );
-    let (status, stdout, stderr) = duet(&["check-config"], &env, dir.path()).await;
+    let (status, stdout, stderr) = run_to_exit(&["check-config"], &env, dir.path()).await;
     assert_eq!(status, Some(2), "{stdout}{stderr}");
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
     assert!(
@@ -334,7 +326,7 @@ async fn check_config_redacts_the_database_url_and_wants_one_for_postgres() {
     );
 
     env.remove("DATABASE_URL");
-    let (status, _, stderr) = duet(&["check-config"], &env, dir.path()).await;
+    let (status, _, stderr) = run_to_exit(&["check-config"], &env, dir.path()).await;
     assert_eq!(status, Some(2), "{stderr}");
     assert!(
         stderr.contains("MEMORY_BACKEND = postgres needs DATABASE_URL"),
@@ -356,7 +348,7 @@ async fn an_unreachable_server_at_start_exits_2_naming_the_key_without_the_url()
             closed_port()
         ),
     );
-    let (status, _, stderr) = duet(&["run"], &env, dir.path()).await;
+    let (status, _, stderr) = run_to_exit(&["run"], &env, dir.path()).await;
     assert_eq!(status, Some(2), "{stderr}");
     assert!(
         stderr.contains("cannot use PostgreSQL for memory ([Memory] DATABASE_URL)"),
@@ -395,15 +387,7 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
         problems.contains("memory: the database is unavailable"),
         "{problems}"
     );
-    let reply = discord.send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, "are you there"));
-    let reply = tokio::time::timeout(PROCESS_WAIT, reply)
-        .await
-        .unwrap()
-        .unwrap();
-    let text = reply.body["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let text = dm_reply(&discord, "are you there").await;
     assert!(
         text.contains("can't reach my conversation memory"),
         "{text}"
@@ -412,15 +396,7 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
     proxy.restore();
     duet.wait_for_health("recovered", |h| h["status"] == "ok")
         .await;
-    let reply = discord.send_awaiting_reply(UserMessage::dm(ALICE, DM_ALICE, "hello again"));
-    let reply = tokio::time::timeout(PROCESS_WAIT, reply)
-        .await
-        .unwrap()
-        .unwrap();
-    let text = reply.body["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let text = dm_reply(&discord, "hello again").await;
     assert!(text.contains("hello again"), "{text}");
     assert_eq!(
         schema
@@ -445,10 +421,9 @@ async fn a_running_bot_reports_a_lost_server_tells_the_user_and_recovers() {
 
 #[tokio::test]
 async fn rows_it_cannot_read_are_typed_errors_and_nul_characters_are_stored_as_replacements() {
-    let Some(schema) = TestSchema::create("odd_rows").await else {
+    let Some((schema, memory)) = connected("odd_rows").await else {
         return;
     };
-    let memory = connect(&schema.url).await.unwrap();
     memory
         .append(&key("ann"), turn("ann", "a\0b", 1))
         .await

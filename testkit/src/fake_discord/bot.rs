@@ -14,6 +14,8 @@ use duet::providers::Providers;
 use duet::shutdown::Shutdown;
 use tokio::task::JoinHandle;
 
+use crate::mock_llm::MockLlm;
+
 use super::conversations::ScriptedConversations;
 use super::{FakeDiscord, Recorded, WAIT};
 
@@ -111,6 +113,45 @@ impl RunningBot<ChatService> {
         let pipeline = Arc::new(app.service.clone());
         let bot = Self::run(discord, app.live.clone(), app.shutdown.clone(), pipeline).await;
         (bot, app)
+    }
+}
+
+/// The real pipeline on the mock LLM behind the real serenity client: the
+/// mock's providers (models `mock-gpt` / `mock-sonar`, no retries), a SQLite
+/// database in a temporary directory, then the test's own keys on top.
+pub struct MockPipeline {
+    pub bot: RunningBot<ChatService>,
+    pub mock: MockLlm,
+    _app: App,
+    _dir: tempfile::TempDir,
+}
+
+impl MockPipeline {
+    pub async fn start(extra: &[(&str, &str)]) -> Self {
+        let mock = MockLlm::start().await;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut env = mock.config_env();
+        let database = dir.path().join("duet.db").display().to_string();
+        for (key, value) in [
+            ("DATABASE_PATH", database.as_str()),
+            ("OPENAI_MAX_RETRIES", "0"),
+            ("PERPLEXITY_MAX_RETRIES", "0"),
+            ("GPT_MODEL", "mock-gpt"),
+            ("PERPLEXITY_MODEL", "mock-sonar"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        {
+            env.insert(key.to_string(), value.to_string());
+        }
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (bot, app) = RunningBot::start_app(&pairs).await;
+        Self {
+            bot,
+            mock,
+            _app: app,
+            _dir: dir,
+        }
     }
 }
 
