@@ -198,12 +198,14 @@ async fn run(
         .iter()
         .map(|p| (p.rss() as f64 / 1_048_576.0 * 10.0).round() / 10.0)
         .collect();
-    let posted = fake
-        .requests()
+    let posted = replies_posted(&fake, warm_up.sent + measured.sent).await;
+    let warnings: Vec<Value> = processes
         .iter()
-        .filter(|r| r.method == "POST" && r.path.starts_with("/channels/"))
-        .filter(|r| r.path.ends_with("/messages"))
-        .count();
+        .map(|p| {
+            let (count, first) = p.warnings();
+            json!({"lines": count, "first": first})
+        })
+        .collect();
     let mut exits = Vec::new();
     for process in processes {
         exits.push(process.stop().await);
@@ -224,6 +226,8 @@ async fn run(
         "unanswered": measured.sent - answered,
         "replies_posted": posted,
         "replies_expected": warm_up.sent + measured.sent,
+        "warm_up_unanswered": warm_up.sent - warm_up.answered(),
+        "log_warnings": warnings,
         "wall_secs": (wall.as_secs_f64() * 100.0).round() / 100.0,
         "messages_per_sec": (answered as f64 / wall.as_secs_f64().max(1e-9) * 10.0).round() / 10.0,
         "e2e_ms": Spread::of(&mut measured.elapsed),
@@ -237,6 +241,27 @@ async fn run(
         "load_average_1m_before": load_average_before,
         "exit": exits,
     }))
+}
+
+/// Replies the bot posted. The fake hands a reply to its waiter just
+/// before logging it, so the count may trail the answers for a moment: it
+/// is read again (for at most a second) until it reaches `expected`.
+async fn replies_posted(fake: &FakeDiscord, expected: u64) -> u64 {
+    let count = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.starts_with("/channels/"))
+            .filter(|r| r.path.ends_with("/messages"))
+            .count() as u64
+    };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let posted = count();
+        if posted >= expected || Instant::now() > deadline {
+            return posted;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// What a load sent and how long each answered message took.

@@ -136,6 +136,15 @@ impl Process {
         crate::sys::status_bytes(&self.pid.to_string(), "VmRSS").unwrap_or(0)
     }
 
+    /// Lines its log file holds so far (LOG_LEVEL = warn: warnings and
+    /// errors only) and the first of them.
+    pub fn warnings(&self) -> (usize, Option<String>) {
+        let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
+        let mut lines = log.lines().filter(|l| !l.trim().is_empty());
+        let first = lines.next().map(|l| l.chars().take(300).collect());
+        (lines.count() + usize::from(first.is_some()), first)
+    }
+
     /// SIGTERM; how it ended.
     pub async fn stop(mut self) -> Value {
         stop(&mut self.child, &self.pid.to_string()).await
