@@ -166,10 +166,10 @@ pub fn named_cpu(names: &[&str]) -> (Duration, usize) {
             continue;
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if names.contains(&comm.trim()) {
-            if let Some(cpu) = pid_cpu(pid) {
-                total = (total.0 + cpu, total.1 + 1);
-            }
+        if names.contains(&comm.trim())
+            && let Some(cpu) = pid_cpu(pid)
+        {
+            total = (total.0 + cpu, total.1 + 1);
         }
     }
     total
