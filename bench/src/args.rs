@@ -52,8 +52,8 @@ pub struct Args {
     pub upstream: Option<url::Url>,
     /// Run only these sections (comma-separated: routing, overhead,
     /// throughput, connections, storm, images, append_latency, memory,
-    /// startup, and guilds, which runs only when named here); the others are
-    /// null.
+    /// startup, and guilds and scale, which run only when named here); the
+    /// others are null.
     #[arg(long, value_delimiter = ',', value_name = "SECTIONS")]
     pub only: Vec<String>,
     /// Internal: the measurement a child process runs.

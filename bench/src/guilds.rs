@@ -130,13 +130,13 @@ async fn measure(
 }
 
 /// A port nothing listens on right now.
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// `GET /health` over a plain HTTP/1.0 connection.
-async fn get_health(port: u16) -> anyhow::Result<Value> {
+pub async fn get_health(port: u16) -> anyhow::Result<Value> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream
         .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")

@@ -6,8 +6,8 @@
 //!
 //! `cargo build --release -p duet && cargo run --release -p duet-bench --
 //! [--json PATH] [--quick] [--latency-ms 50] [--share-429 0.3] [--http1]
-//! [--discord] [--upstream URL] [--only guilds]` (the startup and guilds
-//! sections run the `duet` binary built next to this one).
+//! [--discord] [--upstream URL] [--only guilds|scale]` (the startup, guilds
+//! and scale sections run the `duet` binary built next to this one).
 
 mod append_latency;
 mod args;
@@ -23,6 +23,8 @@ mod mock_host;
 mod pipeline;
 mod report;
 mod routing;
+mod scale;
+mod scale_procs;
 mod storm;
 mod sys;
 
@@ -95,7 +97,7 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
     let mut report = json!({
         "overhead": null, "throughput": null, "connections": null, "memory": null,
         "storm": null, "routing": null, "startup": null, "images": null, "guilds": null,
-        "append_latency": null,
+        "append_latency": null, "scale": null,
     });
     if args.runs("routing") {
         step("routing");
@@ -139,6 +141,13 @@ async fn sections(args: &Args) -> anyhow::Result<Value> {
             }
             None => report["guilds"] = json!({"skipped": "needs the in-process mock"}),
         }
+    }
+    if args.only.iter().any(|s| s == "scale") {
+        step("scale");
+        report["scale"] = match host {
+            Some(host) => scale::scale(args, host).await?,
+            None => json!({"skipped": "needs the in-process mock"}),
+        };
     }
     if args.runs("startup") {
         step("startup");

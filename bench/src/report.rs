@@ -365,6 +365,7 @@ pub fn table(r: &Value) -> String {
             ),
         }
     }
+    crate::scale::rows(r, &mut row);
     if quick {
         out.push_str(&format!("\n  {QUICK_NOTICE}\n"));
     }

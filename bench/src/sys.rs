@@ -134,3 +134,49 @@ impl Spread {
 pub fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
+
+/// User + system CPU time `pid` has used so far (`utime` + `stime` of
+/// `/proc/{pid}/stat`); `None` once it is gone.
+pub fn pid_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields follow the last ')'.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, stime 15.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_sec = u64::try_from(per_sec).ok().filter(|t| *t > 0)?;
+    Some(Duration::from_micros(ticks * 1_000_000 / per_sec))
+}
+
+/// CPU time used so far by every process on the machine whose command is
+/// one of `names` (e.g. the PostgreSQL and Redis servers), with their count.
+pub fn named_cpu(names: &[&str]) -> (Duration, usize) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return (Duration::ZERO, 0);
+    };
+    let mut total = (Duration::ZERO, 0);
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if names.contains(&comm.trim())
+            && let Some(cpu) = pid_cpu(pid)
+        {
+            total = (total.0 + cpu, total.1 + 1);
+        }
+    }
+    total
+}
+
+/// The 1-minute load average (other work on the machine shows here).
+pub fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
