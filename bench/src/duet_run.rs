@@ -5,7 +5,7 @@
 //! is stopped with SIGTERM as an operator would.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -52,17 +52,8 @@ pub async fn measure(host: &MockHost, env: &HashMap<String, String>) -> anyhow::
         env.insert(key.into(), value);
     }
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(&exe)
-        .arg("run")
-        .env_clear()
-        .envs(&env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("start {}", exe.display()))?;
-    let pid = child.id().context("the child's pid")?.to_string();
+    let (mut child, pid) = spawn_run(&exe, &env, None)?;
+    let pid = pid.to_string();
     let connected = tokio::time::timeout(CONNECT_WAIT, discord.wait_for_commands()).await;
     let Ok(log) = connected else {
         let log = std::fs::read_to_string(&log_file).unwrap_or_default();
@@ -89,6 +80,32 @@ pub async fn measure(host: &MockHost, env: &HashMap<String, String>) -> anyhow::
 }
 
 /// SIGTERM, then how the process ended (it should exit 0 after draining).
+/// `duet run` from `exe` with exactly `env` (in `dir` when given), its
+/// output discarded, killed when dropped; with its pid.
+pub fn spawn_run(
+    exe: &Path,
+    env: &HashMap<String, String>,
+    dir: Option<&Path>,
+) -> anyhow::Result<(tokio::process::Child, u32)> {
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .arg("run")
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let child = command
+        .spawn()
+        .with_context(|| format!("start {}", exe.display()))?;
+    let pid = child.id().context("the child's pid")?;
+    Ok((child, pid))
+}
+
 pub async fn stop(child: &mut tokio::process::Child, pid: &str) -> Value {
     if let Ok(pid) = pid.parse::<libc::pid_t>() {
         // SAFETY: kill(2) on our own child's pid with a valid signal number.

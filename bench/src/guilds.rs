@@ -8,15 +8,14 @@
 //! is under 10 KiB.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::child::Scratch;
-use crate::duet_run::{duet_binary, stop};
+use crate::duet_run::{duet_binary, spawn_run, stop};
 use crate::mock_host::MockHost;
 use crate::sys::status_bytes;
 use duet_testkit::fake_discord::FakeDiscord;
@@ -88,17 +87,8 @@ async fn measure(
         env.insert(key.into(), value);
     }
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(exe)
-        .arg("run")
-        .env_clear()
-        .envs(&env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("start {}", exe.display()))?;
-    let pid = child.id().context("the child's pid")?.to_string();
+    let (mut child, pid) = spawn_run(exe, &env, None)?;
+    let pid = pid.to_string();
     // The fixture guild comes on top of the added ones.
     let wanted = servers + 1;
     let deadline = Instant::now() + LOAD_WAIT;

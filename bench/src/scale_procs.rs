@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::Value;
 
-use crate::duet_run::stop;
+use crate::duet_run::{spawn_run, stop};
 use crate::guilds::{free_port, get_health};
 use crate::sys::pid_cpu;
 
@@ -83,18 +82,7 @@ impl Process {
                 set("REDIS_KEY_PREFIX", redis_prefix.clone());
             }
         }
-        let child = tokio::process::Command::new(exe)
-            .arg("run")
-            .current_dir(dir)
-            .env_clear()
-            .envs(&env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("start {}", exe.display()))?;
-        let pid = child.id().context("the child's pid")?;
+        let (child, pid) = spawn_run(exe, &env, Some(dir))?;
         Ok(Process {
             child,
             pid,
