@@ -60,6 +60,7 @@ fn message(user: usize, image: Option<Bytes>) -> Incoming {
         user_name: format!("user{user}"),
         channel_id: "4242".into(),
         guild_id: None,
+        settings: None,
         text: "what is in this picture?".into(),
         forced: None,
         privileged: false,

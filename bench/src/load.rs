@@ -173,6 +173,7 @@ impl Workload {
             user_id,
             channel_id: CHANNEL.into(),
             guild_id: None,
+            settings: None,
             text: self.text(i),
             forced: None,
             privileged: false,

@@ -23,6 +23,10 @@ pub struct Incoming {
     /// The server it happens in (`None` in DMs and terminals): decides which
     /// server and channel settings apply.
     pub guild_id: Option<String>,
+    /// The stored settings the frontend already read for this message
+    /// (Discord needs them before the turn, for reply-all and streaming), so
+    /// the pipeline does not read them again; `None`: the pipeline reads them.
+    pub settings: Option<Layers>,
     pub text: String,
     /// Set by `/search` (Perplexity) or `/chat` (OpenAI); beats routing.
     pub forced: Option<ProviderKind>,

@@ -59,15 +59,22 @@ impl ChatService {
     /// What applies to this message; the INI alone when storage fails (the
     /// turn still gets an answer).
     pub(super) async fn turn_settings(&self, message: &Incoming, config: &Config) -> Effective {
-        let layers = self
-            .service_layers(
-                message.guild_id.as_deref(),
-                &message.channel_id,
-                &message.user_id,
-            )
-            .await
-            .unwrap_or_default();
+        let read;
+        let layers = match &message.settings {
+            Some(layers) => layers,
+            None => {
+                read = self
+                    .service_layers(
+                        message.guild_id.as_deref(),
+                        &message.channel_id,
+                        &message.user_id,
+                    )
+                    .await
+                    .unwrap_or_default();
+                &read
+            }
+        };
         let channel = message.channel_id.parse().ok();
-        Effective::resolve(&layers, config, channel)
+        Effective::resolve(layers, config, channel)
     }
 }

@@ -184,6 +184,7 @@ fn incoming(user: &str, text: &str) -> Incoming {
         user_name: user.to_string(),
         channel_id: TERMINAL_CHANNEL.to_string(),
         guild_id: None,
+        settings: None,
         text: text.to_string(),
         forced: None,
         privileged: false,

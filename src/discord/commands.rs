@@ -208,7 +208,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<(), CommandError> {
             .conversations
             .status(&interaction.user.id.to_string())
             .await;
-        let here = effective_here(
+        let (_, here) = effective_here(
             ctx.data().conversations.as_ref(),
             &ctx.data().config(),
             interaction.guild_id,
@@ -263,7 +263,7 @@ async fn ask(
             config: &config.attachments,
         };
         let attachments = gatherer.gather(attachment.as_slice(), None).await;
-        let incoming = author.incoming(
+        let mut incoming = author.incoming(
             interaction.guild_id,
             interaction.channel_id,
             text,
@@ -272,7 +272,7 @@ async fn ask(
             &config.discord,
         );
         let sink = InteractionSink::new(ctx.serenity_context().clone(), interaction.clone(), false);
-        let here = effective_here(
+        let (layers, here) = effective_here(
             shared.conversations.as_ref(),
             &config,
             interaction.guild_id,
@@ -280,6 +280,7 @@ async fn ask(
             author.id,
         )
         .await;
+        incoming.settings = Some(layers);
         let settings = TurnSettings {
             never_silent: true,
             stream: here.streaming.value,

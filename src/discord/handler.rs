@@ -162,14 +162,14 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
     if msg.author.id == bot {
         return;
     }
-    let config = shared.config();
-    let author = Author::of_message(&msg);
-    let mut facts = facts_of(&msg, &author, bot, Place::DirectMessage);
     if msg.author.bot {
         debug!("from a bot");
         return;
     }
-    let here = effective_here(
+    let config = shared.config();
+    let author = Author::of_message(&msg);
+    let mut facts = facts_of(&msg, &author, bot, Place::DirectMessage);
+    let (layers, here) = effective_here(
         shared.conversations.as_ref(),
         &config,
         msg.guild_id,
@@ -225,7 +225,7 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         return;
     }
     let sink = ChannelSink::new(ctx.clone(), msg.channel_id, msg.id, Some(typing));
-    let incoming = author.incoming(
+    let mut incoming = author.incoming(
         msg.guild_id,
         msg.channel_id,
         text,
@@ -233,6 +233,7 @@ async fn on_message(shared: &Shared, ctx: Context, msg: Message) {
         attachments,
         &config.discord,
     );
+    incoming.settings = Some(layers);
     let settings = TurnSettings {
         stream: here.streaming.value,
         ..TurnSettings::from_config(&config.discord)
@@ -274,8 +275,7 @@ fn facts_of(msg: &Message, author: &Author, bot: UserId, place: Place) -> Messag
 
 /// A cheap pre-check before looking the channel up; [`policy::decide`] has the final word.
 fn might_be_addressed(facts: &MessageFacts) -> bool {
-    !facts.author_is_bot
-        && (facts.mentions_bot || facts.replies_to_bot || facts.reply_all == Some(true))
+    facts.mentions_bot || facts.replies_to_bot || facts.reply_all == Some(true)
 }
 
 /// Readable names for the users a message mentions (nickname, display name, username).

@@ -63,6 +63,7 @@ impl Author {
             user_name: self.name.clone(),
             channel_id: channel.to_string(),
             guild_id: guild.map(|g| g.to_string()),
+            settings: None,
             text,
             forced,
             privileged: policy::is_admin(self.id, config),

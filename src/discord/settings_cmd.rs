@@ -252,7 +252,8 @@ async fn decide(
         Change::Show => {
             let here = channel.unwrap_or(interaction.channel_id);
             let conversations = ctx.data().conversations.as_ref();
-            let effective = effective_here(conversations, &config, Some(guild), here, user).await;
+            let (_, effective) =
+                effective_here(conversations, &config, Some(guild), here, user).await;
             Ok(format!(
                 "Settings for <#{here}>:\n{}",
                 render_effective(&effective)

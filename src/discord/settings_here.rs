@@ -6,24 +6,26 @@ use tracing::{debug, info, warn};
 
 use super::directory::Directory;
 use crate::chat::Conversations;
-use crate::chat::settings::Effective;
+use crate::chat::settings::{Effective, Layers};
 use crate::config::Config;
 
-/// What applies to `user` in `channel` of `guild` (a DM when `None`); the
-/// INI alone when the settings cannot be read.
+/// What applies to `user` in `channel` of `guild` (a DM when `None`), and
+/// the stored layers it was resolved from (handed on to the turn, which then
+/// need not read them again); the INI alone when the settings cannot be read.
 pub async fn effective_here(
     conversations: &dyn Conversations,
     config: &Config,
     guild: Option<GuildId>,
     channel: ChannelId,
     user: u64,
-) -> Effective {
+) -> (Layers, Effective) {
     let guild = guild.map(|g| g.to_string());
     let layers = conversations
         .settings_layers(guild.as_deref(), &channel.to_string(), &user.to_string())
         .await
         .unwrap_or_default();
-    Effective::resolve(&layers, config, Some(channel.get()))
+    let effective = Effective::resolve(&layers, config, Some(channel.get()));
+    (layers, effective)
 }
 
 /// The server `channel` belongs to, from duet's directory of the servers

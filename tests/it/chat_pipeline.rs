@@ -47,6 +47,7 @@ fn message(user: &str, text: &str) -> Incoming {
         user_name: user.to_string(),
         channel_id: "general".to_string(),
         guild_id: None,
+        settings: None,
         text: text.to_string(),
         forced: None,
         privileged: false,

@@ -23,6 +23,7 @@ async fn send(bot: &Bot, text: &str) -> Answer {
         user_name: "ann".to_string(),
         channel_id: "general".to_string(),
         guild_id: None,
+        settings: None,
         text: text.to_string(),
         forced: None,
         privileged: false,
