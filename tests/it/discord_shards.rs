@@ -13,10 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use duet::chat::live::Live;
-use duet::coord::Coordinator;
 use duet::discord::{self, DiscordStatus, IDENTIFY_INTERVAL, IdentifyPacer, SharedPacer};
 use duet::providers::Providers;
-use duet::secret::Secret;
 use duet::shutdown::Shutdown;
 use duet_testkit::duet_process::{DuetProcess, PROCESS_WAIT, run_env, run_to_exit};
 use duet_testkit::fake_discord::bot::{config_for, init_tracing};
@@ -28,6 +26,8 @@ use duet_testkit::fake_discord::{FakeDiscord, Recorded, UserMessage, count};
 use duet_testkit::mock_llm::MockLlm;
 use duet_testkit::test_redis::TestRedis;
 use serde_json::Value;
+
+use crate::coord_limits::coordinator;
 
 const COMMANDS_PATH: &str = "/applications/901/commands";
 
@@ -299,9 +299,7 @@ async fn processes_starting_together_identify_one_at_a_time_through_redis() {
         ));
         let providers = Arc::new(Providers::from_config(&config).expect("providers"));
         let (live, _) = Live::first(config, providers).channel();
-        let coordinator = Coordinator::connect(&Secret::new(redis.url.clone()), &redis.prefix)
-            .await
-            .expect("connect to the test Redis");
+        let coordinator = coordinator(&redis).await;
         runs.push(tokio::spawn(discord::run_paced(
             live.subscribe(),
             ScriptedConversations::echo(),
